@@ -1,0 +1,451 @@
+//! Rule discovery: walks rule paths, reads Panther YAML metadata and plain-Python rules, and
+//! resolves the helper and data-model directories that go on the workers' import path.
+//!
+//! A problem with one rule (bad YAML, missing `Filename`, duplicate id) is recorded in
+//! [`RuleSet::problems`] and never stops the other rules from loading.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use walkdir::WalkDir;
+
+use crate::metadata::{
+    DataModel, Mapping, Rule, RuleKind, Severity, YamlSpec, KNOWN_OTHER_KEYS,
+};
+
+/// Where to look for rules and what goes on the workers' import path.
+#[derive(Clone, Debug, Default)]
+pub struct RuleSources {
+    /// Rule files or directories (searched recursively).
+    pub rule_paths: Vec<PathBuf>,
+    /// Helper directories put on the import path (`--helpers`).
+    pub helper_dirs: Vec<PathBuf>,
+    /// Directories holding `AnalysisType: datamodel` files (`--data-models`).
+    pub data_model_dirs: Vec<PathBuf>,
+}
+
+/// Something wrong with one rule or file, reported by name; the rest still loads.
+#[derive(Clone, Debug)]
+pub struct LoadProblem {
+    /// The rule id when known, otherwise the file.
+    pub rule_id: Option<String>,
+    pub file: PathBuf,
+    pub message: String,
+    /// True when the rule could not be loaded at all (false for warnings such as unknown keys).
+    pub fatal: bool,
+}
+
+/// Every rule and data model found, in a stable order (sorted by path).
+#[derive(Clone, Debug, Default)]
+pub struct RuleSet {
+    /// Enabled and disabled rules; `rules[i].index == i`.
+    pub rules: Vec<Rule>,
+    pub data_models: Vec<DataModel>,
+    /// Directories for the workers' `sys.path`, in order.
+    pub import_paths: Vec<PathBuf>,
+    pub problems: Vec<LoadProblem>,
+}
+
+impl RuleSet {
+    /// Indexes of the enabled rules that want events of `log_type`.
+    pub fn rules_for_log_type(&self, log_type: &str) -> Vec<u32> {
+        self.rules
+            .iter()
+            .filter(|r| r.enabled && r.wants_log_type(log_type))
+            .map(|r| r.index as u32)
+            .collect()
+    }
+
+    pub fn enabled_count(&self) -> usize {
+        self.rules.iter().filter(|r| r.enabled).count()
+    }
+}
+
+/// Directory names that hold helpers or data models rather than rules, wherever they appear.
+const HELPER_DIR_NAMES: &[&str] = &["global_helpers", "data_models"];
+
+/// Loads every rule under `sources`.
+pub fn discover(sources: &RuleSources) -> RuleSet {
+    let mut set = RuleSet::default();
+    let mut yaml_files = Vec::new();
+    let mut py_files = Vec::new();
+    let mut model_files = Vec::new();
+
+    for root in &sources.rule_paths {
+        if !root.exists() {
+            set.problems.push(LoadProblem {
+                rule_id: None,
+                file: root.clone(),
+                message: "rule path does not exist".into(),
+                fatal: true,
+            });
+            continue;
+        }
+        collect_files(root, &mut yaml_files, &mut py_files, &mut set.problems);
+    }
+    for dir in &sources.data_model_dirs {
+        let mut ignored_py = Vec::new();
+        collect_files(dir, &mut model_files, &mut ignored_py, &mut set.problems);
+    }
+
+    let mut import_paths: Vec<PathBuf> = Vec::new();
+    let mut push_path = |p: PathBuf| {
+        if !import_paths.contains(&p) {
+            import_paths.push(p);
+        }
+    };
+    for dir in &sources.helper_dirs {
+        push_path(absolute(dir));
+    }
+    for dir in implicit_helper_dirs(&sources.rule_paths) {
+        push_path(dir);
+    }
+
+    // Python files claimed by a YAML (rule, data model or global helper) are not plain rules.
+    let mut claimed: HashSet<PathBuf> = HashSet::new();
+    let mut ids: HashMap<String, PathBuf> = HashMap::new();
+
+    for yaml in yaml_files.iter().chain(model_files.iter()) {
+        let spec = match read_yaml(yaml) {
+            Ok(Some(spec)) => spec,
+            Ok(None) => continue,
+            Err(message) => {
+                set.problems.push(LoadProblem {
+                    rule_id: None,
+                    file: yaml.clone(),
+                    message,
+                    fatal: true,
+                });
+                continue;
+            }
+        };
+        let py = spec
+            .filename
+            .as_ref()
+            .map(|f| absolute(&yaml.parent().unwrap_or(Path::new(".")).join(f)));
+        if let Some(py) = &py {
+            claimed.insert(py.clone());
+        }
+        match spec.analysis_type.as_deref().map(str::to_ascii_lowercase).as_deref() {
+            Some("rule") => {
+                if let Some(rule) = panther_rule(yaml, py, spec, &mut set.problems) {
+                    if let Some(first) = ids.get(&rule.id) {
+                        set.problems.push(LoadProblem {
+                            rule_id: Some(rule.id.clone()),
+                            file: yaml.clone(),
+                            message: format!(
+                                "duplicate RuleID (also defined in {}); this one is ignored",
+                                first.display()
+                            ),
+                            fatal: true,
+                        });
+                        continue;
+                    }
+                    ids.insert(rule.id.clone(), yaml.clone());
+                    set.rules.push(rule);
+                }
+            }
+            Some("datamodel") => {
+                if let Some(model) = data_model(yaml, py, spec, &mut set.problems) {
+                    set.data_models.push(model);
+                }
+            }
+            Some("global") => {
+                if let Some(dir) = py.as_ref().and_then(|p| p.parent()) {
+                    push_path(dir.to_path_buf());
+                }
+            }
+            // Policies, scheduled rules, saved queries, packs: not iota's business.
+            _ => {}
+        }
+    }
+
+    for py in py_files {
+        let py = absolute(&py);
+        if claimed.contains(&py) || !defines_rule_function(&py) {
+            continue;
+        }
+        let id = py
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some(first) = ids.get(&id) {
+            set.problems.push(LoadProblem {
+                rule_id: Some(id.clone()),
+                file: py.clone(),
+                message: format!(
+                    "duplicate rule id (also defined in {}); this one is ignored",
+                    first.display()
+                ),
+                fatal: true,
+            });
+            continue;
+        }
+        ids.insert(id.clone(), py.clone());
+        set.rules.push(plain_rule(id, py));
+    }
+
+    set.rules.sort_by(|a, b| a.file.cmp(&b.file).then(a.id.cmp(&b.id)));
+    for (i, rule) in set.rules.iter_mut().enumerate() {
+        rule.index = i;
+    }
+    // Each rule's own directory is importable, so rules can share sibling helper modules.
+    let rule_dirs: BTreeSet<PathBuf> = set
+        .rules
+        .iter()
+        .filter_map(|r| r.file.parent().map(Path::to_path_buf))
+        .collect();
+    for dir in rule_dirs {
+        push_path(dir);
+    }
+    set.import_paths = import_paths;
+    set
+}
+
+fn collect_files(
+    root: &Path,
+    yaml: &mut Vec<PathBuf>,
+    py: &mut Vec<PathBuf>,
+    problems: &mut Vec<LoadProblem>,
+) {
+    let walker = WalkDir::new(root).sort_by_file_name().into_iter();
+    for entry in walker.filter_entry(|e| {
+        let name = e.file_name().to_string_lossy();
+        // Hidden and private entries (`_helpers.py`, `__pycache__`, `.git`) are never rules.
+        e.depth() == 0 || !(name.starts_with('.') || name.starts_with('_'))
+    }) {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(err) => {
+                problems.push(LoadProblem {
+                    rule_id: None,
+                    file: err.path().map(Path::to_path_buf).unwrap_or_else(|| root.into()),
+                    message: format!("cannot read: {err}"),
+                    fatal: false,
+                });
+                continue;
+            }
+        };
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let path = entry.path();
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("yml" | "yaml") => yaml.push(path.to_path_buf()),
+            Some("py") if !in_helper_dir(path, root) => py.push(path.to_path_buf()),
+            _ => {}
+        }
+    }
+}
+
+fn in_helper_dir(path: &Path, root: &Path) -> bool {
+    path.strip_prefix(root).is_ok_and(|rel| {
+        rel.components()
+            .any(|c| HELPER_DIR_NAMES.contains(&c.as_os_str().to_string_lossy().as_ref()))
+    })
+}
+
+/// `global_helpers/` beside a rule directory or one level up (the panther-analysis layout
+/// `<repo>/rules/<pack>/` with `<repo>/global_helpers/`), or inside it.
+fn implicit_helper_dirs(rule_paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for root in rule_paths {
+        let root = absolute(root);
+        let mut candidates = vec![root.join("global_helpers")];
+        let mut ancestor = root.parent();
+        for _ in 0..2 {
+            if let Some(dir) = ancestor {
+                candidates.push(dir.join("global_helpers"));
+                ancestor = dir.parent();
+            }
+        }
+        for c in candidates {
+            if c.is_dir() && !found.contains(&c) {
+                found.push(c);
+            }
+        }
+    }
+    found
+}
+
+fn read_yaml(path: &Path) -> Result<Option<YamlSpec>, String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))?;
+    let value: serde_yaml::Value =
+        serde_yaml::from_str(&text).map_err(|e| format!("invalid YAML: {e}"))?;
+    // YAML files that are not analysis items (CI configs, packs' own files) are ignored.
+    let is_analysis = value
+        .as_mapping()
+        .is_some_and(|m| m.contains_key("AnalysisType"));
+    if !is_analysis {
+        return Ok(None);
+    }
+    serde_yaml::from_value(value)
+        .map(Some)
+        .map_err(|e| format!("invalid metadata: {e}"))
+}
+
+fn panther_rule(
+    yaml: &Path,
+    py: Option<PathBuf>,
+    spec: YamlSpec,
+    problems: &mut Vec<LoadProblem>,
+) -> Option<Rule> {
+    let mut fail = |rule_id: Option<String>, message: String| {
+        problems.push(LoadProblem {
+            rule_id,
+            file: yaml.to_path_buf(),
+            message,
+            fatal: true,
+        });
+    };
+    let Some(id) = spec.rule_id.clone() else {
+        fail(None, "missing RuleID".into());
+        return None;
+    };
+    let Some(py) = py else {
+        fail(
+            Some(id),
+            "missing Filename (iota runs Python rules; `Detection:` rules are not supported)"
+                .into(),
+        );
+        return None;
+    };
+    if !py.is_file() {
+        fail(
+            Some(id),
+            format!("Filename {} does not exist", py.display()),
+        );
+        return None;
+    }
+    let severity = match spec.severity.as_deref().map(str::parse::<Severity>) {
+        Some(Ok(s)) => s,
+        Some(Err(e)) => {
+            fail(Some(id), e);
+            return None;
+        }
+        None => {
+            fail(Some(id), "missing Severity".into());
+            return None;
+        }
+    };
+    for key in spec.other.keys() {
+        if !KNOWN_OTHER_KEYS.contains(&key.as_str()) {
+            problems.push(LoadProblem {
+                rule_id: Some(id.clone()),
+                file: yaml.to_path_buf(),
+                message: format!("unknown key {key:?} ignored"),
+                fatal: false,
+            });
+        }
+    }
+    Some(Rule {
+        index: 0,
+        id,
+        kind: RuleKind::Panther,
+        file: py,
+        metadata_file: Some(yaml.to_path_buf()),
+        enabled: spec.enabled.unwrap_or(true),
+        log_types: spec.log_types.unwrap_or_default(),
+        severity,
+        display_name: spec.display_name,
+        description: spec.description,
+        runbook: spec.runbook,
+        reference: spec.reference,
+        dedup_period_minutes: spec
+            .dedup_period_minutes
+            .unwrap_or(Rule::DEFAULT_DEDUP_PERIOD_MINUTES),
+        threshold: spec.threshold.unwrap_or(1).max(1),
+        tags: spec.tags.unwrap_or_default(),
+        reports: spec.reports.unwrap_or_default(),
+        output_ids: spec.output_ids.unwrap_or_default(),
+        summary_attributes: spec.summary_attributes.unwrap_or_default(),
+        create_alert: spec.create_alert.unwrap_or(true),
+    })
+}
+
+fn data_model(
+    yaml: &Path,
+    py: Option<PathBuf>,
+    spec: YamlSpec,
+    problems: &mut Vec<LoadProblem>,
+) -> Option<DataModel> {
+    let id = spec
+        .data_model_id
+        .clone()
+        .unwrap_or_else(|| yaml.display().to_string());
+    if spec.enabled == Some(false) {
+        return None;
+    }
+    let mappings: Vec<Mapping> = spec
+        .mappings
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| Mapping {
+            name: m.name,
+            path: m.path,
+            method: m.method,
+        })
+        .collect();
+    if let Some(bad) = mappings.iter().find(|m| m.path.is_some() == m.method.is_some()) {
+        problems.push(LoadProblem {
+            rule_id: Some(id),
+            file: yaml.to_path_buf(),
+            message: format!("mapping {:?} needs exactly one of Path or Method", bad.name),
+            fatal: true,
+        });
+        return None;
+    }
+    if mappings.iter().any(|m| m.method.is_some()) && py.as_ref().is_none_or(|p| !p.is_file()) {
+        problems.push(LoadProblem {
+            rule_id: Some(id),
+            file: yaml.to_path_buf(),
+            message: "mappings use Method but Filename is missing or does not exist".into(),
+            fatal: true,
+        });
+        return None;
+    }
+    Some(DataModel {
+        id,
+        log_types: spec.log_types.unwrap_or_default(),
+        file: py.filter(|p| p.is_file()),
+        mappings,
+    })
+}
+
+fn plain_rule(id: String, file: PathBuf) -> Rule {
+    Rule {
+        index: 0,
+        id,
+        kind: RuleKind::Plain,
+        file,
+        metadata_file: None,
+        enabled: true,
+        log_types: Vec::new(),
+        severity: Severity::Info,
+        display_name: None,
+        description: None,
+        runbook: None,
+        reference: None,
+        dedup_period_minutes: Rule::DEFAULT_DEDUP_PERIOD_MINUTES,
+        threshold: 1,
+        tags: Vec::new(),
+        reports: Default::default(),
+        output_ids: Vec::new(),
+        summary_attributes: Vec::new(),
+        create_alert: true,
+    }
+}
+
+/// A `.py` file is a plain rule when it defines a top-level `rule` function; anything else in
+/// a rule directory is a helper module.
+fn defines_rule_function(path: &Path) -> bool {
+    fs::read_to_string(path).is_ok_and(|src| {
+        src.lines()
+            .any(|l| l.starts_with("def rule(") || l.starts_with("async def rule("))
+    })
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}

@@ -1,0 +1,486 @@
+//! Rule evaluation in isolated Python worker processes.
+//!
+//! An [`Evaluator`] holds what every worker shares (the rule set, the interpreter, the health
+//! of each rule); each pipeline thread owns one [`Worker`], a long-lived Python process that
+//! evaluates batches of events. A worker that crashes, exits, exceeds its memory limit or
+//! hangs past the batch timeout is killed and replaced; the progress record tells which rule
+//! on which event was running, that pair is reported as a rule error, and the rest of the
+//! batch is retried on the new worker. A rule that takes its worker down three times is
+//! disabled for the rest of the run. When no progress was recorded, the batch is split in
+//! halves until the poison event is isolated.
+
+mod process;
+mod protocol;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use process::{Process, Progress};
+use protocol::{InitMessage, PipeError, ReadyMessage, ResultsMessage};
+pub use protocol::{ImportError, Match, RuleFailure};
+
+use crate::discovery::RuleSet;
+
+/// How often a rule may take its worker down before it is disabled for the run.
+pub const MAX_RULE_STRIKES: u32 = 3;
+
+/// How workers are started and limited.
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// The Python 3 interpreter.
+    pub python: PathBuf,
+    /// Where the embedded runtime was unpacked (see [`crate::runtime::unpack`]).
+    pub runtime_dir: PathBuf,
+    /// Wall-clock budget for one batch; past it the worker is killed (`--rule-timeout`).
+    pub batch_timeout: Duration,
+    /// Budget for starting a worker and importing every rule.
+    pub startup_timeout: Duration,
+    /// Address-space limit per worker (`RLIMIT_AS`), if any.
+    pub memory_limit_bytes: Option<u64>,
+    /// Generated strings (titles, dedup keys) are cut to this many characters.
+    pub max_string_length: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error("Python interpreter problem: {0} (install python3 or pass --python PATH)")]
+    Python(String),
+    #[error("could not start a rule worker: {0}")]
+    Spawn(#[from] std::io::Error),
+    #[error("rule worker failed during start-up: {0}")]
+    Startup(String),
+}
+
+/// One event handed to the rules, with the indexes of the rules to run on it. Events of the
+/// same log type share one rule list.
+#[derive(Clone, Debug)]
+pub struct BatchEvent {
+    /// The normalized event (a JSON object).
+    pub json: Vec<u8>,
+    pub rules: Arc<[u32]>,
+}
+
+/// What the rules made of a batch. Event indexes refer to the batch's `events`.
+#[derive(Debug, Default)]
+pub struct BatchResults {
+    pub matches: Vec<Match>,
+    pub errors: Vec<RuleFailure>,
+    /// Rule evaluations not run because the rule had been disabled.
+    pub skipped_evaluations: u64,
+}
+
+/// State shared by every worker of one run.
+pub struct Evaluator {
+    config: WorkerConfig,
+    rules: Arc<RuleSet>,
+    python_version: String,
+    /// Per rule: how many times it took a worker down.
+    strikes: Vec<AtomicU32>,
+    /// Per rule: not to be evaluated any more (import error or too many strikes).
+    disabled: Vec<AtomicBool>,
+    /// Rules that could not be imported, as reported by the first worker.
+    import_errors: Mutex<Vec<ImportError>>,
+    restarts: AtomicU64,
+    next_batch_id: AtomicU64,
+}
+
+impl Evaluator {
+    /// Checks the interpreter; no worker is started yet.
+    pub fn new(rules: Arc<RuleSet>, config: WorkerConfig) -> Result<Arc<Self>, WorkerError> {
+        let python_version = process::check_python(&config.python).map_err(WorkerError::Python)?;
+        let n = rules.rules.len();
+        Ok(Arc::new(Evaluator {
+            config,
+            python_version,
+            strikes: (0..n).map(|_| AtomicU32::new(0)).collect(),
+            disabled: rules
+                .rules
+                .iter()
+                .map(|r| AtomicBool::new(!r.enabled))
+                .collect(),
+            rules,
+            import_errors: Mutex::new(Vec::new()),
+            restarts: AtomicU64::new(0),
+            // 0 marks "starting up" in the progress record.
+            next_batch_id: AtomicU64::new(1),
+        }))
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    pub fn python_version(&self) -> &str {
+        &self.python_version
+    }
+
+    /// Starts one worker process and waits until it has imported the rules.
+    pub fn start_worker(self: &Arc<Self>, label: &str) -> Result<Worker, WorkerError> {
+        let mut worker = Worker {
+            shared: Arc::clone(self),
+            label: label.to_string(),
+            process: None,
+        };
+        worker.ensure_started()?;
+        Ok(worker)
+    }
+
+    /// Rules that failed to import (each listed once, whichever worker found it first).
+    pub fn import_errors(&self) -> Vec<ImportError> {
+        self.import_errors.lock().unwrap().clone()
+    }
+
+    /// How many times a worker was replaced after dying or hanging.
+    pub fn restarts(&self) -> u64 {
+        self.restarts.load(Ordering::Relaxed)
+    }
+
+    fn is_disabled(&self, rule: u32) -> bool {
+        self.disabled[rule as usize].load(Ordering::Relaxed)
+    }
+
+    /// Counts one worker failure against `rule`; true when this strike disabled it.
+    fn strike(&self, rule: u32) -> bool {
+        let strikes = self.strikes[rule as usize].fetch_add(1, Ordering::Relaxed) + 1;
+        strikes == MAX_RULE_STRIKES && !self.disabled[rule as usize].swap(true, Ordering::Relaxed)
+    }
+
+    fn record_import_errors(&self, errors: Vec<ImportError>) {
+        let mut known = self.import_errors.lock().unwrap();
+        for error in errors {
+            if error.rule < self.disabled.len() {
+                self.disabled[error.rule].store(true, Ordering::Relaxed);
+            }
+            if !known.iter().any(|k| k.rule == error.rule) {
+                known.push(error);
+            }
+        }
+    }
+
+    fn init_frame(&self) -> Vec<u8> {
+        let message = InitMessage {
+            kind: "init",
+            paths: &self.rules.import_paths,
+            max_string_length: self.config.max_string_length,
+            rules: self
+                .rules
+                .rules
+                .iter()
+                .filter(|r| !self.is_disabled(r.index as u32))
+                .collect(),
+            data_models: &self.rules.data_models,
+        };
+        serde_json::to_vec(&message).expect("init message serialises")
+    }
+}
+
+/// One Python worker process, owned by one pipeline thread.
+pub struct Worker {
+    shared: Arc<Evaluator>,
+    label: String,
+    process: Option<Process>,
+}
+
+/// Why one attempt at a batch did not produce results.
+enum AttemptFailure {
+    TimedOut,
+    Died(String),
+}
+
+impl std::fmt::Display for AttemptFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AttemptFailure::TimedOut => f.write_str("the batch exceeded --rule-timeout"),
+            AttemptFailure::Died(why) => f.write_str(why),
+        }
+    }
+}
+
+impl Worker {
+    /// Evaluates a batch. Never fails as a whole: every problem becomes a [`RuleFailure`]
+    /// tied to a rule and/or an event, and every other (event, rule) pair is still evaluated.
+    pub fn evaluate(&mut self, events: &[BatchEvent]) -> BatchResults {
+        let mut results = BatchResults::default();
+        let plan: Vec<Cow<'_, [u32]>> = events
+            .iter()
+            .map(|e| {
+                if e.rules.iter().any(|&r| self.shared.is_disabled(r)) {
+                    let active: Vec<u32> = e
+                        .rules
+                        .iter()
+                        .copied()
+                        .filter(|&r| !self.shared.is_disabled(r))
+                        .collect();
+                    results.skipped_evaluations += (e.rules.len() - active.len()) as u64;
+                    Cow::Owned(active)
+                } else {
+                    Cow::Borrowed(&*e.rules)
+                }
+            })
+            .collect();
+        let indexes: Vec<usize> = (0..events.len()).collect();
+        self.evaluate_plan(events, &indexes, plan, &mut results);
+        results
+    }
+
+    /// Evaluates `plan[i]` on `events[indexes[i]]`, recovering from worker failures.
+    fn evaluate_plan(
+        &mut self,
+        events: &[BatchEvent],
+        indexes: &[usize],
+        mut plan: Vec<Cow<'_, [u32]>>,
+        results: &mut BatchResults,
+    ) {
+        loop {
+            if plan.iter().all(|rules| rules.is_empty()) {
+                return;
+            }
+            let batch_id = self.shared.next_batch_id.fetch_add(1, Ordering::Relaxed);
+            let frame = encode_batch(batch_id, events, indexes, &plan);
+            let failure = match self.attempt(batch_id, &frame) {
+                Ok(message) => {
+                    for mut m in message.matches {
+                        m.event = indexes[m.event];
+                        results.matches.push(m);
+                    }
+                    for mut e in message.errors {
+                        e.event = e.event.map(|i| indexes[i]);
+                        results.errors.push(e);
+                    }
+                    return;
+                }
+                Err(failure) => failure,
+            };
+            let progress = self.replace_process();
+            let running = progress
+                .filter(|p| p.batch_id == batch_id && p.event >= 0 && (p.event as usize) < plan.len());
+            match running {
+                Some(Progress { event, rule, .. }) if rule >= 0 => {
+                    let (pos, rule) = (event as usize, rule as u32);
+                    results.errors.push(RuleFailure {
+                        event: Some(indexes[pos]),
+                        rule: Some(rule as usize),
+                        function: "rule".into(),
+                        error: format!(
+                            "rule worker killed while running this rule on this event: {failure}; \
+                             the worker was restarted"
+                        ),
+                        traceback: None,
+                    });
+                    plan[pos] = Cow::Owned(plan[pos].iter().copied().filter(|&r| r != rule).collect());
+                    if self.shared.strike(rule) {
+                        results.errors.push(RuleFailure {
+                            event: None,
+                            rule: Some(rule as usize),
+                            function: "rule".into(),
+                            error: format!(
+                                "rule disabled for the rest of this run after taking its worker down \
+                                 {MAX_RULE_STRIKES} times"
+                            ),
+                            traceback: None,
+                        });
+                    }
+                    if self.shared.is_disabled(rule) {
+                        for rules in plan.iter_mut().filter(|r| r.contains(&rule)) {
+                            results.skipped_evaluations += 1;
+                            *rules = Cow::Owned(rules.iter().copied().filter(|&r| r != rule).collect());
+                        }
+                    }
+                }
+                Some(Progress { event, .. }) => {
+                    let pos = event as usize;
+                    results.errors.push(RuleFailure {
+                        event: Some(indexes[pos]),
+                        rule: None,
+                        function: "event".into(),
+                        error: format!("rule worker killed while preparing this event: {failure}"),
+                        traceback: None,
+                    });
+                    plan[pos] = Cow::Owned(Vec::new());
+                }
+                None if plan.len() > 1 => {
+                    // Nothing tells which event is to blame: isolate it by halves.
+                    let mid = plan.len() / 2;
+                    let second = plan.split_off(mid);
+                    self.evaluate_plan(events, &indexes[..mid], plan, results);
+                    self.evaluate_plan(events, &indexes[mid..], second, results);
+                    return;
+                }
+                None => {
+                    for &rule in plan[0].iter() {
+                        results.errors.push(RuleFailure {
+                            event: Some(indexes[0]),
+                            rule: Some(rule as usize),
+                            function: "rule".into(),
+                            error: format!("rule worker failed on this event: {failure}"),
+                            traceback: None,
+                        });
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Sends one batch frame and reads its results, starting the worker if needed.
+    fn attempt(&mut self, batch_id: u64, frame: &[u8]) -> Result<ResultsMessage, AttemptFailure> {
+        if let Err(err) = self.ensure_started() {
+            return Err(AttemptFailure::Died(err.to_string()));
+        }
+        let deadline = Instant::now() + self.shared.config.batch_timeout;
+        let process = self.process.as_mut().expect("started");
+        let outcome = process
+            .pipes
+            .send(frame, deadline)
+            .and_then(|()| process.pipes.recv(deadline));
+        let payload = match outcome {
+            Ok(payload) => payload,
+            Err(PipeError::Timeout) => return Err(AttemptFailure::TimedOut),
+            Err(err) => return Err(AttemptFailure::Died(describe_death(process, err))),
+        };
+        match serde_json::from_slice::<ResultsMessage>(&payload) {
+            Ok(message) if message.id == batch_id => Ok(message),
+            Ok(message) => Err(AttemptFailure::Died(format!(
+                "worker answered batch {} instead of {batch_id}",
+                message.id
+            ))),
+            Err(err) => Err(AttemptFailure::Died(format!("unreadable worker answer: {err}"))),
+        }
+    }
+
+    /// Kills the current process (if any) and returns its last progress record.
+    fn replace_process(&mut self) -> Option<Progress> {
+        let process = self.process.take()?;
+        let progress = process.progress();
+        let pid = process.pid();
+        let status = process.kill();
+        self.shared.restarts.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(worker = %self.label, pid, ?status, ?progress, "rule worker replaced");
+        progress
+    }
+
+    fn ensure_started(&mut self) -> Result<(), WorkerError> {
+        let mut failures = 0;
+        while self.process.is_none() {
+            let mut process = Process::spawn(&self.shared.config, &self.label)?;
+            let deadline = Instant::now() + self.shared.config.startup_timeout;
+            let answer = process
+                .pipes
+                .send(&self.shared.init_frame(), deadline)
+                .and_then(|()| process.pipes.recv(deadline));
+            let failure = match answer {
+                Ok(payload) => match serde_json::from_slice::<ReadyMessage>(&payload) {
+                    Ok(ready) => {
+                        tracing::debug!(worker = %self.label, python = %ready.python, json = %ready.json, "rule worker ready");
+                        self.shared.record_import_errors(ready.import_errors);
+                        self.process = Some(process);
+                        return Ok(());
+                    }
+                    Err(err) => format!("unreadable ready message: {err}"),
+                },
+                Err(PipeError::Timeout) => "timed out importing the rules".to_string(),
+                Err(err) => describe_death(&mut process, err),
+            };
+            // A rule that crashes or hangs its worker at import time is an import error.
+            let progress = process.progress();
+            process.kill();
+            match progress {
+                Some(Progress { batch_id: 0, rule, .. }) if rule >= 0 => {
+                    self.shared.record_import_errors(vec![ImportError {
+                        rule: rule as usize,
+                        error: format!("importing this rule took the worker down: {failure}"),
+                        traceback: None,
+                    }]);
+                }
+                _ => {
+                    failures += 1;
+                    if failures >= 3 {
+                        return Err(WorkerError::Startup(failure));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if let Some(process) = self.process.take() {
+            let deadline = Instant::now() + Duration::from_secs(2);
+            let _ = process.pipes.send(br#"{"type":"shutdown"}"#, deadline);
+            process.kill();
+        }
+    }
+}
+
+fn describe_death(process: &mut Process, err: PipeError) -> String {
+    // Give the kernel a moment to report the exit status of a worker that just closed its pipe.
+    let deadline = Instant::now() + Duration::from_millis(200);
+    let mut status = process.try_status();
+    while status.is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+        status = process.try_status();
+    }
+    match (status, err) {
+        (Some(status), _) => describe_status(status),
+        (None, PipeError::Closed) => "the worker closed its protocol pipe".into(),
+        (None, PipeError::Io(e)) => format!("i/o error talking to the worker: {e}"),
+        (None, PipeError::Protocol(e)) => format!("protocol error: {e}"),
+        (None, PipeError::Timeout) => "timed out".into(),
+    }
+}
+
+fn describe_status(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("the worker exited with status {code}"),
+        (None, Some(libc::SIGKILL)) => {
+            "the worker was killed (SIGKILL; out of memory or killed from outside)".into()
+        }
+        (None, Some(libc::SIGSEGV)) => "the worker crashed (SIGSEGV)".into(),
+        (None, Some(signal)) => format!("the worker died of signal {signal}"),
+        (None, None) => format!("the worker ended ({status})"),
+    }
+}
+
+/// Builds a `batch` frame: the events' bytes are copied once into the frame, and identical
+/// rule lists are sent once as `sets`.
+fn encode_batch(
+    batch_id: u64,
+    events: &[BatchEvent],
+    indexes: &[usize],
+    plan: &[Cow<'_, [u32]>],
+) -> Vec<u8> {
+    use std::io::Write;
+    let size: usize = indexes.iter().map(|&i| events[i].json.len() + 16).sum();
+    let mut frame = Vec::with_capacity(size + 256);
+    let mut sets: HashMap<&[u32], usize> = HashMap::new();
+    let mut set_order: Vec<&[u32]> = Vec::new();
+    let set_of: Vec<usize> = plan
+        .iter()
+        .map(|rules| {
+            *sets.entry(&**rules).or_insert_with(|| {
+                set_order.push(rules);
+                set_order.len() - 1
+            })
+        })
+        .collect();
+    write!(frame, r#"{{"type":"batch","id":{batch_id},"sets":"#).unwrap();
+    serde_json::to_writer(&mut frame, &set_order).unwrap();
+    frame.extend_from_slice(br#","events":["#);
+    for (pos, &i) in indexes.iter().enumerate() {
+        if pos > 0 {
+            frame.push(b',');
+        }
+        write!(frame, "[{},", set_of[pos]).unwrap();
+        frame.extend_from_slice(&events[i].json);
+        frame.push(b']');
+    }
+    frame.extend_from_slice(b"]}");
+    frame
+}

@@ -1,0 +1,227 @@
+//! The worker protocol of docs/WORKER_PROTOCOL.md: length-prefixed JSON frames over two
+//! pipes, read and written with a deadline so that a hung worker can never hang iota.
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::metadata::{DataModel, Rule, Severity};
+
+/// Frames larger than this are a protocol error (a worker gone wrong, not a real answer).
+const MAX_FRAME: usize = 1 << 30;
+
+/// Outcome of a pipe operation that has a deadline.
+#[derive(Debug)]
+pub(crate) enum PipeError {
+    /// The deadline passed first.
+    Timeout,
+    /// The other end closed (the worker exited).
+    Closed,
+    Io(io::Error),
+    Protocol(String),
+}
+
+/// iota's two ends of the protocol pipes, non-blocking so every wait goes through `poll`.
+pub(crate) struct Pipes {
+    to_worker: OwnedFd,
+    from_worker: OwnedFd,
+}
+
+impl Pipes {
+    pub(crate) fn new(to_worker: OwnedFd, from_worker: OwnedFd) -> io::Result<Self> {
+        set_nonblocking(&to_worker)?;
+        set_nonblocking(&from_worker)?;
+        Ok(Pipes {
+            to_worker,
+            from_worker,
+        })
+    }
+
+    pub(crate) fn send(&self, payload: &[u8], deadline: Instant) -> Result<(), PipeError> {
+        let len = u32::try_from(payload.len())
+            .ok()
+            .filter(|&n| (n as usize) <= MAX_FRAME)
+            .ok_or_else(|| PipeError::Protocol(format!("frame of {} bytes", payload.len())))?;
+        self.write_all(&len.to_le_bytes(), deadline)?;
+        self.write_all(payload, deadline)
+    }
+
+    pub(crate) fn recv(&self, deadline: Instant) -> Result<Vec<u8>, PipeError> {
+        let mut header = [0u8; 4];
+        self.read_exact(&mut header, deadline)?;
+        let len = u32::from_le_bytes(header) as usize;
+        if len > MAX_FRAME {
+            return Err(PipeError::Protocol(format!("frame of {len} bytes announced")));
+        }
+        let mut payload = vec![0u8; len];
+        self.read_exact(&mut payload, deadline)?;
+        Ok(payload)
+    }
+
+    fn write_all(&self, mut buf: &[u8], deadline: Instant) -> Result<(), PipeError> {
+        while !buf.is_empty() {
+            wait(&self.to_worker, libc::POLLOUT, deadline)?;
+            // SAFETY: valid fd and buffer for the duration of the call.
+            let n = unsafe {
+                libc::write(
+                    self.to_worker.as_raw_fd(),
+                    buf.as_ptr().cast(),
+                    buf.len(),
+                )
+            };
+            if n < 0 {
+                let err = io::Error::last_os_error();
+                match err.kind() {
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => continue,
+                    io::ErrorKind::BrokenPipe => return Err(PipeError::Closed),
+                    _ => return Err(PipeError::Io(err)),
+                }
+            }
+            buf = &buf[n as usize..];
+        }
+        Ok(())
+    }
+
+    fn read_exact(&self, mut buf: &mut [u8], deadline: Instant) -> Result<(), PipeError> {
+        while !buf.is_empty() {
+            wait(&self.from_worker, libc::POLLIN, deadline)?;
+            // SAFETY: valid fd and buffer for the duration of the call.
+            let n = unsafe {
+                libc::read(
+                    self.from_worker.as_raw_fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                )
+            };
+            if n < 0 {
+                let err = io::Error::last_os_error();
+                match err.kind() {
+                    io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => continue,
+                    _ => return Err(PipeError::Io(err)),
+                }
+            }
+            if n == 0 {
+                return Err(PipeError::Closed);
+            }
+            buf = &mut buf[n as usize..];
+        }
+        Ok(())
+    }
+}
+
+fn wait(fd: &impl AsFd, events: libc::c_short, deadline: Instant) -> Result<(), PipeError> {
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(PipeError::Timeout);
+        }
+        let mut pfd = libc::pollfd {
+            fd: fd.as_fd().as_raw_fd(),
+            events,
+            revents: 0,
+        };
+        let timeout_ms = remaining.as_millis().clamp(1, i32::MAX as u128) as i32;
+        // SAFETY: one valid pollfd.
+        let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+        if n < 0 {
+            let err = io::Error::last_os_error();
+            if err.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(PipeError::Io(err));
+        }
+        if n > 0 {
+            // POLLHUP/POLLERR: let the read or write report what happened.
+            return Ok(());
+        }
+    }
+}
+
+fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
+    let raw = fd.as_raw_fd();
+    // SAFETY: fcntl on a valid fd.
+    unsafe {
+        let flags = libc::fcntl(raw, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(raw, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+pub(crate) struct InitMessage<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub paths: &'a [std::path::PathBuf],
+    pub max_string_length: usize,
+    pub rules: Vec<&'a Rule>,
+    pub data_models: &'a [DataModel],
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ReadyMessage {
+    pub python: String,
+    pub json: String,
+    #[serde(default)]
+    pub import_errors: Vec<ImportError>,
+}
+
+/// A rule whose module could not be imported; it is never called.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ImportError {
+    #[serde(rename = "index")]
+    pub rule: usize,
+    pub error: String,
+    #[serde(default)]
+    pub traceback: Option<String>,
+}
+
+/// `rule()` returned true for an event; the other functions' results, defaults applied.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Match {
+    /// Index of the event in the batch.
+    pub event: usize,
+    pub rule: usize,
+    pub title: String,
+    pub dedup: String,
+    pub severity: Severity,
+    #[serde(default)]
+    pub alert_context: Option<serde_json::Value>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub reference: Option<String>,
+    #[serde(default)]
+    pub runbook: Option<String>,
+    #[serde(default)]
+    pub destinations: Option<Vec<String>>,
+    #[serde(default)]
+    pub unique: Option<String>,
+}
+
+/// A rule function that raised, returned the wrong type, or took its worker down.
+#[derive(Clone, Debug, Deserialize)]
+pub struct RuleFailure {
+    /// Index of the event in the batch; `None` for failures not tied to one event.
+    #[serde(default)]
+    pub event: Option<usize>,
+    /// `None` when the event itself could not be handled by any rule.
+    #[serde(default)]
+    pub rule: Option<usize>,
+    pub function: String,
+    pub error: String,
+    #[serde(default)]
+    pub traceback: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ResultsMessage {
+    pub id: u64,
+    #[serde(default)]
+    pub matches: Vec<Match>,
+    #[serde(default)]
+    pub errors: Vec<RuleFailure>,
+}

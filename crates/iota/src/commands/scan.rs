@@ -1,0 +1,170 @@
+//! `iota scan`: local files or stdin through the pipeline once; alerts to the outputs when
+//! the scan ends (with final counts), rule errors and a summary on stderr.
+
+use std::time::Instant;
+
+use chrono::Utc;
+
+use iota_alerts::{AlertEngine, Outcome, RuleErrorRecord, RuleMatch, SourceRef};
+use iota_decode::DecodeOptions;
+use iota_outputs::file::FileOutput;
+use iota_outputs::stdout::StdoutOutput;
+use iota_outputs::AlertOutput;
+use iota_rules::{BatchResults, RuleSet};
+use iota_sources::expand_paths;
+
+use crate::cli::ScanArgs;
+use crate::pipeline::{self, Batch, Counters, EventMeta, PipelineConfig};
+use crate::report::{ErrorReport, ScanSummary};
+use crate::rule_engine::{default_parallelism, load_rules, start_workers};
+use crate::{terminal, UsageError};
+
+/// Returns the process exit status (0, or 1 when an input could not be read).
+pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let mut outputs = open_outputs(&args.outputs)?;
+    let errors = ErrorReport::new(args.errors_out.as_deref())?;
+
+    let (inputs, list_errors) = expand_paths(&args.paths);
+    for err in &list_errors {
+        tracing::error!(input = %err.path, "cannot read input: {}", err.reason);
+    }
+
+    let (evaluator, workers) = if args.no_rules {
+        (None, Vec::new())
+    } else {
+        let rules = load_rules(&args.rules, &errors)?;
+        let (evaluator, workers) = start_workers(rules, &args.rules.python, &args.workers, &errors)?;
+        (Some(evaluator), workers)
+    };
+
+    let total_bytes = inputs.iter().map(|i| i.size()).sum::<Option<u64>>();
+    let progress = if args.no_progress {
+        None
+    } else {
+        terminal::start_progress(total_bytes)
+    };
+    let counters = Counters::with_progress(progress);
+    let config = PipelineConfig {
+        decode_threads: default_parallelism(),
+        batch_size: args.workers.batch_size.max(1),
+        decode: DecodeOptions {
+            max_event_bytes: args.max_event_bytes,
+        },
+        dedup_window: args.dedup_window,
+        source_id: "iota-scan".into(),
+    };
+
+    let mut engine = AlertEngine::new();
+    let mut summary = ScanSummary {
+        kind: "summary",
+        rules: evaluator.as_ref().map_or(0, |e| e.rules().enabled_count()),
+        ..Default::default()
+    };
+    let rules = evaluator.as_ref().map(|e| e.rules());
+    pipeline::run(inputs, &config, evaluator.as_ref(), workers, &counters, |batch, results| {
+        let rules = rules.expect("results only come from rule workers");
+        collect(rules, &batch, results, &mut engine, &errors, &mut summary);
+    });
+    terminal::finish_progress();
+
+    for alert in engine.alerts() {
+        if alert.destinations.as_ref().is_some_and(Vec::is_empty) {
+            summary.alerts_suppressed += 1;
+            continue;
+        }
+        summary.alerts += 1;
+        for output in &mut outputs {
+            output.send(&alert)?;
+        }
+    }
+    for output in &mut outputs {
+        output.flush()?;
+    }
+
+    summary.files = Counters::get(&counters.files);
+    summary.files_skipped = Counters::get(&counters.files_skipped);
+    summary.input_errors = Counters::get(&counters.input_errors) + list_errors.len() as u64;
+    summary.bytes = Counters::get(&counters.bytes);
+    summary.events = Counters::get(&counters.events);
+    summary.malformed = Counters::get(&counters.malformed);
+    summary.duplicates = Counters::get(&counters.duplicates);
+    summary.below_threshold = engine.below_threshold() as u64;
+    summary.rule_errors = errors.count();
+    summary.worker_restarts = evaluator.as_ref().map_or(0, |e| e.restarts());
+    summary.set_elapsed(started.elapsed());
+    summary.print(json_reports);
+
+    Ok(if summary.input_errors > 0 { 1 } else { 0 })
+}
+
+/// Folds one evaluated batch into the alert state and reports its rule errors.
+fn collect(
+    rules: &RuleSet,
+    batch: &Batch,
+    results: BatchResults,
+    engine: &mut AlertEngine,
+    errors: &ErrorReport,
+    summary: &mut ScanSummary,
+) {
+    let now = Utc::now();
+    summary.skipped_evaluations += results.skipped_evaluations;
+    for m in &results.matches {
+        summary.matches += 1;
+        let meta = &batch.meta[m.event];
+        let source = source_ref(meta);
+        let outcome = engine.record(
+            RuleMatch {
+                rule: &rules.rules[m.rule],
+                result: m,
+                event_json: &batch.events[m.event].json,
+                event_time: meta.event_time,
+                log_type: meta.log_type,
+                source: &source,
+            },
+            now,
+        );
+        if outcome == Outcome::Signal {
+            summary.signals += 1;
+        }
+    }
+    for failure in results.errors {
+        let meta = failure.event.map(|i| &batch.meta[i]);
+        let mut record = RuleErrorRecord::new(
+            failure.rule.map(|r| rules.rules[r].id.clone()),
+            failure.function,
+            failure.error,
+        );
+        record.traceback = failure.traceback;
+        record.event_id = meta.and_then(|m| m.event_id.clone());
+        record.source = meta.map(source_ref);
+        errors.rule_error(&record);
+    }
+}
+
+fn source_ref(meta: &EventMeta) -> SourceRef {
+    SourceRef {
+        kind: if meta.stdin { "stdin" } else { "file" },
+        bucket: None,
+        key: meta.input.to_string(),
+        line: Some(meta.line),
+    }
+}
+
+fn open_outputs(specs: &[String]) -> anyhow::Result<Vec<Box<dyn AlertOutput>>> {
+    specs
+        .iter()
+        .map(|spec| -> anyhow::Result<Box<dyn AlertOutput>> {
+            match spec.split_once('=') {
+                None if spec == "stdout" => Ok(Box::new(StdoutOutput::new())),
+                Some(("file", path)) if !path.is_empty() => {
+                    Ok(Box::new(FileOutput::open(path.as_ref())?))
+                }
+                _ => Err(UsageError(format!(
+                    "--output {spec:?}: expected `stdout` or `file=PATH`"
+                ))
+                .into()),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,46 @@
+//! `iota`: the command-line entry point. Parses arguments, sets up logging, runs the
+//! subcommand and maps failures to exit statuses (1: an input could not be read or a runtime
+//! failure, 2: usage or configuration error).
+
+mod cli;
+mod commands;
+mod logging;
+mod pipeline;
+mod report;
+mod rule_engine;
+mod terminal;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+/// A mistake in how iota was invoked or configured (exit status 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Err(err) = logging::init(&cli.log_level, cli.log_format) {
+        eprintln!("iota: {err:#}");
+        return ExitCode::from(2);
+    }
+    let json_reports = cli.log_format.is_json();
+    let result = match cli.command {
+        Command::Scan(args) => commands::scan::run(args, json_reports),
+    };
+    match result {
+        Ok(status) => ExitCode::from(status),
+        Err(err) => {
+            terminal::finish_progress();
+            eprintln!("iota: error: {err:#}");
+            if err.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! One decode thread: opens inputs, decodes them into raw events, normalizes each, drops
+//! duplicate eventIDs, and groups events into batches for the rule threads.
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use chrono::Utc;
+use crossbeam_channel::Sender;
+
+use iota_decode::{decode, Record};
+use iota_normalize::{DedupWindow, Normalizer, SourceInfo};
+use iota_rules::{BatchEvent, RuleSet};
+use iota_sources::Input;
+
+use super::{Batch, Counters, EventMeta, PipelineConfig};
+
+pub(super) struct DecodeStage<'a> {
+    config: &'a PipelineConfig,
+    rules: Option<&'a RuleSet>,
+    dedup: &'a DedupWindow,
+    counters: &'a Counters,
+    batches: Sender<Batch>,
+    batch: Batch,
+    /// Rule lists per log type, shared by every event of that type.
+    rule_sets: HashMap<&'static str, Arc<[u32]>>,
+}
+
+impl<'a> DecodeStage<'a> {
+    pub(super) fn new(
+        config: &'a PipelineConfig,
+        rules: Option<&'a RuleSet>,
+        dedup: &'a DedupWindow,
+        counters: &'a Counters,
+        batches: Sender<Batch>,
+    ) -> Self {
+        DecodeStage {
+            config,
+            rules,
+            dedup,
+            counters,
+            batches,
+            batch: Batch::default(),
+            rule_sets: HashMap::new(),
+        }
+    }
+
+    pub(super) fn process(&mut self, input: &Input) {
+        let name: Arc<str> = input.name().into();
+        let reader = match input.open() {
+            Ok(reader) => reader,
+            Err(err) => {
+                self.counters.input_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(input = %name, "cannot open input: {err}");
+                return;
+            }
+        };
+        let normalizer = Normalizer::new(SourceInfo {
+            id: self.config.source_id.clone(),
+            label: name.to_string(),
+        });
+        let stdin = matches!(input, Input::Stdin);
+        let reader = CountingReader {
+            inner: reader,
+            counters: self.counters,
+        };
+        let parse_time = Utc::now();
+        let config = self.config;
+        let mut on_record = |record: Record<'_>| match record {
+            Record::Event { raw, position } => match normalizer.normalize(raw, parse_time) {
+                Ok(event) => {
+                    if let Some(id) = &event.event_id {
+                        if !self.dedup.first_seen(id) {
+                            self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
+                            return;
+                        }
+                    }
+                    self.counters.events.fetch_add(1, Ordering::Relaxed);
+                    if event.event_time_fallback {
+                        self.counters.time_fallbacks.fetch_add(1, Ordering::Relaxed);
+                        tracing::warn!(input = %name, %position, "eventTime missing or invalid; using the parse time as p_event_time");
+                    }
+                    let Some(rules) = self.rules else { return };
+                    let rule_set = self
+                        .rule_sets
+                        .entry(event.log_type)
+                        .or_insert_with(|| rules.rules_for_log_type(event.log_type).into());
+                    if rule_set.is_empty() {
+                        return;
+                    }
+                    self.batch.events.push(BatchEvent {
+                        json: event.json,
+                        rules: Arc::clone(rule_set),
+                    });
+                    self.batch.meta.push(EventMeta {
+                        input: Arc::clone(&name),
+                        stdin,
+                        line: position.line,
+                        event_id: event.event_id,
+                        event_time: event.event_time,
+                        log_type: event.log_type,
+                    });
+                    if self.batch.events.len() >= self.config.batch_size {
+                        self.flush();
+                    }
+                }
+                Err(err) => {
+                    self.counters.malformed.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(input = %name, %position, "malformed record skipped: {err}");
+                }
+            },
+            Record::Malformed(bad) => {
+                self.counters.malformed.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(input = %name, position = %bad.position, "malformed record skipped: {}", bad.reason);
+            }
+        };
+        match decode(reader, &name, &config.decode, &mut on_record) {
+            Ok(stats) => {
+                self.counters.files.fetch_add(1, Ordering::Relaxed);
+                if let Some(skipped) = stats.skipped {
+                    self.counters.files_skipped.fetch_add(1, Ordering::Relaxed);
+                    tracing::debug!(input = %name, ?skipped, "input skipped");
+                }
+            }
+            Err(failure) => {
+                self.counters.files.fetch_add(1, Ordering::Relaxed);
+                self.counters.input_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(
+                    input = %name,
+                    events_before_error = failure.stats.events,
+                    "input could not be read completely: {}", failure.error
+                );
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.batch.events.is_empty() {
+            return;
+        }
+        let batch = std::mem::take(&mut self.batch);
+        // Only fails when no rule thread is left to take it; nothing more can be done then.
+        let _ = self.batches.send(batch);
+    }
+
+    pub(super) fn finish(mut self) {
+        self.flush();
+    }
+}
+
+/// Counts raw bytes as they are read, for the summary and the progress bar.
+struct CountingReader<'a> {
+    inner: Box<dyn Read + Send>,
+    counters: &'a Counters,
+}
+
+impl Read for CountingReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counters.add_bytes(n as u64);
+        Ok(n)
+    }
+}

@@ -1,0 +1,131 @@
+//! Reports on stderr: rule_error records (also appended to `--errors-out`) and the end-of-run
+//! summary, as text on a terminal or one JSON object otherwise.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use iota_alerts::RuleErrorRecord;
+
+use crate::terminal::write_stderr;
+
+/// Where rule errors go: stderr always, and a file when `--errors-out` is given.
+pub struct ErrorReport {
+    file: Option<Mutex<File>>,
+    count: AtomicU64,
+}
+
+impl ErrorReport {
+    pub fn new(errors_out: Option<&Path>) -> anyhow::Result<Self> {
+        let file = match errors_out {
+            Some(path) => Some(Mutex::new(
+                OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("cannot open --errors-out {}", path.display()))?,
+            )),
+            None => None,
+        };
+        Ok(ErrorReport {
+            file,
+            count: AtomicU64::new(0),
+        })
+    }
+
+    pub fn rule_error(&self, record: &RuleErrorRecord) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        let mut line = serde_json::to_vec(record).expect("rule error serialises");
+        line.push(b'\n');
+        write_stderr(&line);
+        if let Some(file) = &self.file {
+            let mut file = file.lock().unwrap();
+            if let Err(err) = file.write_all(&line) {
+                tracing::error!("cannot write to --errors-out: {err}");
+            }
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count.load(Ordering::Relaxed)
+    }
+}
+
+/// What a scan did, printed when it ends.
+#[derive(Debug, Default, Serialize)]
+pub struct ScanSummary {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub files: u64,
+    pub files_skipped: u64,
+    pub input_errors: u64,
+    pub bytes: u64,
+    pub events: u64,
+    pub malformed: u64,
+    pub duplicates: u64,
+    pub rules: usize,
+    pub matches: u64,
+    pub alerts: u64,
+    pub alerts_suppressed: u64,
+    pub signals: u64,
+    pub below_threshold: u64,
+    pub rule_errors: u64,
+    pub skipped_evaluations: u64,
+    pub worker_restarts: u64,
+    pub elapsed_seconds: f64,
+    pub events_per_second: f64,
+}
+
+impl ScanSummary {
+    pub fn set_elapsed(&mut self, elapsed: Duration) {
+        self.elapsed_seconds = elapsed.as_secs_f64();
+        self.events_per_second = if self.elapsed_seconds > 0.0 {
+            self.events as f64 / self.elapsed_seconds
+        } else {
+            0.0
+        };
+    }
+
+    pub fn print(&self, json: bool) {
+        let text = if json {
+            let mut line = serde_json::to_string(self).expect("summary serialises");
+            line.push('\n');
+            line
+        } else {
+            self.to_text()
+        };
+        write_stderr(text.as_bytes());
+    }
+
+    fn to_text(&self) -> String {
+        let mut text = format!(
+            "scanned {} files ({}), {} events in {:.2}s ({:.0} events/s)\n",
+            self.files,
+            bytesize::ByteSize::b(self.bytes).display().iec(),
+            self.events,
+            self.elapsed_seconds,
+            self.events_per_second
+        );
+        text += &format!(
+            "  input:  {} skipped files, {} unreadable, {} malformed records, {} duplicate events\n",
+            self.files_skipped, self.input_errors, self.malformed, self.duplicates
+        );
+        text += &format!(
+            "  rules:  {} rules, {} matches, {} alerts, {} signals, {} below threshold, {} rule errors\n",
+            self.rules, self.matches, self.alerts, self.signals, self.below_threshold, self.rule_errors
+        );
+        if self.alerts_suppressed > 0 || self.worker_restarts > 0 || self.skipped_evaluations > 0 {
+            text += &format!(
+                "  also:   {} alerts suppressed by destinations(), {} worker restarts, {} evaluations skipped (disabled rules)\n",
+                self.alerts_suppressed, self.worker_restarts, self.skipped_evaluations
+            );
+        }
+        text
+    }
+}

@@ -1,0 +1,206 @@
+"""One loaded rule: its functions, its defaults, and how a match is turned into the fields of
+a `results` match entry (WORKER_PROTOCOL.md, `batch`).
+
+Only `rule()` runs on every event; everything here beyond `Rule.__init__` runs only when
+`rule()` returned a truthy value, so it favours clarity over speed.
+"""
+
+import inspect
+from collections.abc import Mapping
+
+from . import jsonio
+from .event import ImmutableList
+from .failures import clean_text, describe
+
+SEVERITIES = frozenset(("INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"))
+
+# The optional functions in the order the protocol lists (and the worker calls) them.
+OPTIONAL_FUNCTIONS = (
+    "title",
+    "dedup",
+    "severity",
+    "alert_context",
+    "description",
+    "reference",
+    "runbook",
+    "destinations",
+    "unique",
+)
+
+_FAILED = object()
+
+
+class ReturnTypeError(Exception):
+    """A rule function returned a value of the wrong type or an invalid value."""
+
+
+def _takes_event(function):
+    """Whether severity() is `severity(event)` (or accepts it) rather than `severity()`."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(
+        p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL) for p in parameters
+    )
+
+
+def _type_name(value):
+    return type(value).__name__
+
+
+def normalise_severity(value):
+    """Upper-cased severity, or None when it is not one of SEVERITIES."""
+    if not isinstance(value, str):
+        return None
+    upper = value.strip().upper()
+    return upper if upper in SEVERITIES else None
+
+
+class Rule:
+    """A rule module plus the metadata iota sent for it in `init`."""
+
+    __slots__ = (
+        "index",
+        "id",
+        "panther",
+        "rule",
+        "functions",
+        "severity_takes_event",
+        "default_title",
+        "default_severity",
+        "max_length",
+    )
+
+    def __init__(self, spec, module, max_length):
+        self.index = spec["index"]
+        self.id = str(spec["id"])
+        self.panther = spec.get("kind") == "panther"
+        self.rule = module.rule
+        self.functions = {}
+        for name in OPTIONAL_FUNCTIONS:
+            function = getattr(module, name, None)
+            if callable(function):
+                self.functions[name] = function
+        severity = self.functions.get("severity")
+        self.severity_takes_event = severity is not None and _takes_event(severity)
+        display_name = spec.get("display_name")
+        if self.panther and isinstance(display_name, str) and display_name:
+            self.default_title = display_name
+        else:
+            self.default_title = self.id
+        self.default_severity = normalise_severity(spec.get("severity")) or "INFO"
+        self.max_length = max_length
+
+    def _clip(self, text):
+        return clean_text(text[: self.max_length])
+
+    def _call(self, name, event, event_index, errors, check):
+        """Run optional function `name` and validate its result with `check`; on an exception
+        or an invalid result, record an error entry and return _FAILED."""
+        function = self.functions[name]
+        try:
+            if name == "severity" and not self.severity_takes_event:
+                value = function()
+            else:
+                value = function(event)
+            return check(value)
+        except BaseException as exc:
+            if isinstance(exc, ReturnTypeError):
+                error, trace = f"ReturnTypeError: {name}() {exc}", ""
+            else:
+                error, trace = describe(exc)
+            errors.append(
+                {
+                    "event": event_index,
+                    "rule": self.index,
+                    "function": name,
+                    "error": error,
+                    "traceback": trace,
+                }
+            )
+            return _FAILED
+
+    def _optional(self, name, event, event_index, errors, check):
+        """The checked result of `name`, or None when it is not defined or failed."""
+        if name not in self.functions:
+            return None
+        value = self._call(name, event, event_index, errors, check)
+        return None if value is _FAILED else value
+
+    def _text(self, value):
+        if not isinstance(value, str):
+            raise ReturnTypeError(f"returned {_type_name(value)}, expected str")
+        return self._clip(value)
+
+    def _optional_text(self, value):
+        """description/reference/runbook: an empty string means "use the default" (null)."""
+        return self._text(value) or None
+
+    @staticmethod
+    def _severity(value):
+        if isinstance(value, str) and value.strip().upper() == "DEFAULT":
+            return None
+        severity = normalise_severity(value)
+        if severity is None:
+            raise ReturnTypeError(
+                f"returned {value!r}, expected one of INFO, LOW, MEDIUM, HIGH, CRITICAL or DEFAULT"
+            )
+        return severity
+
+    @staticmethod
+    def _alert_context(value):
+        if not isinstance(value, Mapping):
+            raise ReturnTypeError(f"returned {_type_name(value)}, expected dict")
+        try:
+            encoded = jsonio.dumps_lenient_keys(value)
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ReturnTypeError(f"returned a dict that is not JSON-serialisable: {exc}") from None
+        return jsonio.loads(encoded)
+
+    def _destinations(self, value):
+        if value is None:
+            return None
+        if not isinstance(value, (list, tuple, ImmutableList)):
+            raise ReturnTypeError(f"returned {_type_name(value)}, expected a list of str or None")
+        out = []
+        for item in value:
+            if not isinstance(item, str):
+                raise ReturnTypeError(f"returned a list holding {_type_name(item)}, expected str")
+            out.append(clean_text(item))
+        return out
+
+    def match(self, event, event_index, errors):
+        """The match entry for `event`, which rule() matched. Errors of the optional functions
+        are appended to `errors`; each failed field falls back to its default."""
+        title = self._optional("title", event, event_index, errors, self._text)
+        dedup = self._optional("dedup", event, event_index, errors, self._text)
+        if not dedup:
+            if not self.panther:
+                dedup = self.id
+            elif title:
+                dedup = title
+            else:
+                dedup = f"defaultDedupString:{self.id}"
+        severity = self._optional("severity", event, event_index, errors, self._severity)
+        return {
+            "event": event_index,
+            "rule": self.index,
+            "title": title or self._clip(self.default_title),
+            "dedup": self._clip(dedup),
+            "severity": severity or self.default_severity,
+            "alert_context": self._optional(
+                "alert_context", event, event_index, errors, self._alert_context
+            ),
+            "description": self._optional(
+                "description", event, event_index, errors, self._optional_text
+            ),
+            "reference": self._optional(
+                "reference", event, event_index, errors, self._optional_text
+            ),
+            "runbook": self._optional("runbook", event, event_index, errors, self._optional_text),
+            "destinations": self._optional(
+                "destinations", event, event_index, errors, self._destinations
+            ),
+            "unique": self._optional("unique", event, event_index, errors, self._text),
+        }

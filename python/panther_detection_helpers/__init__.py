@@ -1,0 +1,3 @@
+"""iota's clean-room implementation of the `panther_detection_helpers` package rules import;
+see `caching`.
+"""
