@@ -123,10 +123,13 @@ def _load_data_models(specs):
 
 def _load_rules(specs, max_length, progress):
     """Rules indexed by their `index` (None where absent or failed) and the import errors."""
+    seen = set()
     for spec in specs:
-        if type(spec.get("index")) is not int or spec["index"] < 0:
-            raise ProtocolError(f"invalid rule index {spec.get('index')!r}")
-    rules = [None] * (max((spec["index"] for spec in specs), default=-1) + 1)
+        index = spec.get("index")
+        if type(index) is not int or index < 0 or index in seen:
+            raise ProtocolError(f"invalid or repeated rule index {index!r}")
+        seen.add(index)
+    rules = [None] * (max(seen, default=-1) + 1)
     errors = []
     for spec in specs:
         index = spec["index"]
@@ -156,8 +159,10 @@ class Worker:
         max_length = init.get("max_string_length") or 1000
         sys.path[0:0] = [str(p) for p in init.get("paths") or []]
         self.data_models, self.data_model_errors = _load_data_models(init.get("data_models") or [])
-        self.rules, self.import_errors = _load_rules(init.get("rules") or [], max_length, progress)
+        rule_specs = init.get("rules") or []
+        self.rules, self.import_errors = _load_rules(rule_specs, max_length, progress)
         self.rule_functions = [None if r is None else r.rule for r in self.rules]
+        self.defined = frozenset(spec["index"] for spec in rule_specs)
 
     def ready(self):
         return {
@@ -173,11 +178,12 @@ class Worker:
         batch_id = batch["id"]
         sets = batch["sets"]
         events = batch["events"]
-        functions = self.rule_functions
+        defined = self.defined
         for rule_set in sets:
             for index in rule_set:
-                if type(index) is not int or not 0 <= index < len(functions):
+                if type(index) is not int or index not in defined:
                     raise ProtocolError(f"batch {batch_id} names unknown rule index {index!r}")
+        functions = self.rule_functions
         rules = self.rules
         models = self.data_models.get if self.data_models else None
         progress = self.progress

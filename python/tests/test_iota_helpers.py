@@ -88,7 +88,9 @@ class Principal(unittest.TestCase):
             principal(event({"type": "AWSService", "invokedBy": "cloudtrail.amazonaws.com"})),
             "cloudtrail.amazonaws.com",
         )
-        self.assertEqual(principal(event({"type": "AWSAccount", "accountId": "444455556666"})), "account:444455556666")
+        self.assertEqual(
+            principal(event({"type": "AWSAccount", "accountId": "444455556666"})), "account:444455556666"
+        )
         self.assertEqual(principal(event({"type": "Unknown", "principalId": "AIDA123"})), "AIDA123")
         self.assertEqual(principal(PantherEvent({"eventName": "x"})), "unknown")
 

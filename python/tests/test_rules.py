@@ -102,7 +102,10 @@ class FunctionResults(unittest.TestCase):
         self.assertEqual(match["title"], "t")
         self.assertEqual(match["dedup"], "arn:aws:iam::1:root")
         self.assertEqual(match["severity"], "CRITICAL")
-        self.assertEqual(match["alert_context"], {"identity": {"type": "Root", "arn": "arn:aws:iam::1:root"}, "1": ["a", None]})
+        self.assertEqual(
+            match["alert_context"],
+            {"identity": {"type": "Root", "arn": "arn:aws:iam::1:root"}, "1": ["a", None]},
+        )
         self.assertEqual(match["description"], "d")
         self.assertEqual(match["reference"], "https://example.com")
         self.assertIsNone(match["runbook"])
@@ -110,11 +113,11 @@ class FunctionResults(unittest.TestCase):
         self.assertEqual(match["unique"], "u")
 
     def test_severity_without_event_and_default(self):
-        rule = Rule({"index": 0, "id": "r", "kind": "plain", "severity": "LOW"}, module(severity=lambda: "high"), 1000)
-        match, errors = run(rule)
+        spec = {"index": 0, "id": "r", "kind": "plain", "severity": "LOW"}
+        match, errors = run(Rule(spec, module(severity=lambda: "high"), 1000))
         self.assertEqual((match["severity"], errors), ("HIGH", []))
-        rule = Rule({"index": 0, "id": "r", "kind": "plain", "severity": "LOW"}, module(severity=lambda: "DEFAULT"), 1000)
-        self.assertEqual(run(rule)[0]["severity"], "LOW")
+        match, errors = run(Rule(spec, module(severity=lambda: "DEFAULT"), 1000))
+        self.assertEqual((match["severity"], errors), ("LOW", []))
 
     def test_empty_destinations_suppress_delivery(self):
         match, errors = run(make(destinations=lambda e: []))
@@ -153,7 +156,8 @@ class FunctionErrors(unittest.TestCase):
             ("dedup", lambda e: None, "dedup", "defaultDedupString:AWS.Trail.Stopped",
              "ReturnTypeError: dedup() returned NoneType, expected str"),
             ("severity", lambda e: "urgent", "severity", "HIGH",
-             "ReturnTypeError: severity() returned 'urgent', expected one of INFO, LOW, MEDIUM, HIGH, CRITICAL or DEFAULT"),
+             "ReturnTypeError: severity() returned 'urgent', "
+             "expected one of INFO, LOW, MEDIUM, HIGH, CRITICAL or DEFAULT"),
             ("alert_context", lambda e: ["x"], "alert_context", None,
              "ReturnTypeError: alert_context() returned list, expected dict"),
             ("destinations", lambda e: "slack", "destinations", None,
@@ -173,7 +177,12 @@ class FunctionErrors(unittest.TestCase):
         match, errors = run(make(alert_context=lambda e: {"when": object()}))
         self.assertIsNone(match["alert_context"])
         self.assertEqual(errors[0]["function"], "alert_context")
-        self.assertTrue(errors[0]["error"].startswith("ReturnTypeError: alert_context() returned a dict that is not JSON-serialisable"))
+        self.assertTrue(
+            errors[0]["error"].startswith(
+                "ReturnTypeError: alert_context() returned a dict that is not JSON-serialisable"
+            ),
+            errors[0]["error"],
+        )
 
     def test_system_exit_in_optional_function(self):
         def title(event):

@@ -52,6 +52,20 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     sonic_rs::to_writer(out, s).expect("a string always serializes into a Vec");
 }
 
+/// Writes an indicator value as a JSON string.
+fn write_indicator(out: &mut Vec<u8>, value: &Cow<str>) {
+    match value {
+        // Borrowed from the input where it had no escapes: it needs none now either (a raw
+        // JSON string holds no `"`, `\` or control character), so skip the escaping scan.
+        Cow::Borrowed(s) => {
+            out.push(b'"');
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'"');
+        }
+        Cow::Owned(s) => write_str(out, s),
+    }
+}
+
 /// `p_row_id` values: a random 64-bit prefix drawn once per [`crate::Normalizer`] and a
 /// 48-bit counter, as 28 hex digits. Unique within a normalizer until 2^48 events (nine
 /// years at a million per second); across normalizers and processes, unless two of them draw
@@ -111,7 +125,7 @@ pub(crate) struct Fields<'a, 'de> {
     pub(crate) parse_time: &'a DateTime<Utc>,
     pub(crate) row_ids: &'a RowIds,
     pub(crate) source_fields: &'a [u8],
-    /// Sorted and unique, grouped by kind.
+    /// Sorted and unique, grouped by kind; borrowed values are unescaped input.
     pub(crate) indicators: &'a [(Kind, Cow<'de, str>)],
 }
 
@@ -147,7 +161,7 @@ pub(crate) fn append(object: &[u8], fields: &Fields) -> Vec<u8> {
             if i > 0 {
                 out.push(b',');
             }
-            write_str(&mut out, value);
+            write_indicator(&mut out, value);
         }
         out.push(b']');
     }

@@ -32,8 +32,10 @@ impl Kind {
     }
 }
 
-/// The indicators of one event, borrowed from the input where possible.
+/// The indicators of one event.
 pub(crate) struct Indicators<'de> {
+    /// `Cow::Borrowed` values are slices of the input JSON that held no escapes (see
+    /// [`Text::keep`]), which lets them be written back without escaping.
     items: Vec<(Kind, Cow<'de, str>)>,
 }
 
@@ -55,16 +57,21 @@ impl<'de> Indicators<'de> {
     /// account id and EC2 instance id inside it) or an EC2 instance id.
     pub(crate) fn any_aws_value(&mut self, value: Text<'de, '_>) {
         let s = value.as_str();
-        if let Some(arn) = Arn::parse(s) {
-            if is_account_id(arn.account) {
-                self.push(Kind::AwsAccountId, value.sub(arn.account));
+        // Runs on every string of the event: the first byte rules out almost all of them.
+        match s.as_bytes().first() {
+            Some(b'a') => {
+                if let Some(arn) = Arn::parse(s) {
+                    if is_account_id(arn.account) {
+                        self.push(Kind::AwsAccountId, value.sub(arn.account));
+                    }
+                    if let Some(id) = arn.instance_id() {
+                        self.push(Kind::AwsInstanceId, value.sub(id));
+                    }
+                    self.push(Kind::AwsArn, value);
+                }
             }
-            if let Some(id) = arn.instance_id() {
-                self.push(Kind::AwsInstanceId, value.sub(id));
-            }
-            self.push(Kind::AwsArn, value);
-        } else if is_instance_id(s) {
-            self.push(Kind::AwsInstanceId, value);
+            Some(b'i') if is_instance_id(s) => self.push(Kind::AwsInstanceId, value),
+            _ => {}
         }
     }
 
@@ -86,20 +93,14 @@ pub(crate) struct Arn<'a> {
 
 impl<'a> Arn<'a> {
     pub(crate) fn parse(s: &'a str) -> Option<Self> {
-        if !s.starts_with("arn:") {
-            return None;
-        }
-        let mut parts = s.splitn(6, ':');
-        let _arn = parts.next()?;
-        let _partition = parts.next()?;
-        let service = parts.next()?;
-        let _region = parts.next()?;
-        let account = parts.next()?;
-        let resource = parts.next()?;
+        let rest = s.strip_prefix("arn:")?;
+        let mut colons = rest.bytes().enumerate().filter(|&(_, b)| b == b':').map(|(i, _)| i);
+        let (partition_end, service_end) = (colons.next()?, colons.next()?);
+        let (region_end, account_end) = (colons.next()?, colons.next()?);
         Some(Arn {
-            service,
-            account,
-            resource,
+            service: &rest[partition_end + 1..service_end],
+            account: &rest[region_end + 1..account_end],
+            resource: &rest[account_end + 1..],
         })
     }
 
@@ -135,13 +136,16 @@ pub(crate) fn is_instance_id(s: &str) -> bool {
 /// A DNS host name with at least two labels (`ec2.amazonaws.com`) whose last label starts
 /// with a letter, so that no IP address or version number passes.
 pub(crate) fn is_host_name(s: &str) -> bool {
+    let labels = || s.as_bytes().split(|&b| b == b'.');
+    let mut count = 0;
     s.len() <= 253
-        && s.rsplit('.').next().is_some_and(|tld| tld.starts_with(|c: char| c.is_ascii_alphabetic()))
-        && s.contains('.')
-        && s.split('.').all(|label| {
+        && labels().all(|label| {
+            count += 1;
             (1..=63).contains(&label.len())
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label[0] != b'-'
+                && label[label.len() - 1] != b'-'
+                && label.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-')
         })
+        && count >= 2
+        && labels().next_back().is_some_and(|tld| tld[0].is_ascii_alphabetic())
 }

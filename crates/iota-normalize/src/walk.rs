@@ -51,7 +51,8 @@ impl<'de, 'a> Text<'de, 'a> {
         }
     }
 
-    /// A value that outlives the callback: borrowed when possible, copied otherwise.
+    /// A value that outlives the callback: borrowed (only) when it is a slice of the input
+    /// without escapes, copied otherwise.
     pub(crate) fn keep(self) -> Cow<'de, str> {
         match self {
             Text::Input(s) => Cow::Borrowed(s),

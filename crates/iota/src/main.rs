@@ -35,7 +35,7 @@ fn main() -> ExitCode {
         Ok(status) => ExitCode::from(status),
         Err(err) => {
             terminal::finish_progress();
-            eprintln!("iota: error: {err:#}");
+            tracing::error!("{err:#}");
             if err.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)
             } else {

@@ -25,11 +25,6 @@ pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
     let mut outputs = open_outputs(&args.outputs)?;
     let errors = ErrorReport::new(args.errors_out.as_deref())?;
 
-    let (inputs, list_errors) = expand_paths(&args.paths);
-    for err in &list_errors {
-        tracing::error!(input = %err.path, "cannot read input: {}", err.reason);
-    }
-
     let (evaluator, workers) = if args.no_rules {
         (None, Vec::new())
     } else {
@@ -37,6 +32,11 @@ pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
         let (evaluator, workers) = start_workers(rules, &args.rules.python, &args.workers, &errors)?;
         (Some(evaluator), workers)
     };
+
+    let (inputs, list_errors) = expand_paths(&args.paths);
+    for err in &list_errors {
+        tracing::error!(input = %err.path, "cannot read input: {}", err.reason);
+    }
 
     let total_bytes = inputs.iter().map(|i| i.size()).sum::<Option<u64>>();
     let progress = if args.no_progress {
