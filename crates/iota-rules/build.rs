@@ -15,7 +15,10 @@ const RUNTIME_PACKAGES: &[&str] = &[
 
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
-    let repo = manifest.join("../..").canonicalize().expect("repository root");
+    let repo = manifest
+        .join("../..")
+        .canonicalize()
+        .expect("repository root");
 
     let python = repo.join("python");
     let mut runtime = Vec::new();
@@ -27,15 +30,27 @@ fn main() {
     collect(&rules_dir, &["py", "yml", "yaml"], &mut rules);
 
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
-    fs::write(out.join("python_files.rs"), table("FILES", &python, runtime)).unwrap();
-    fs::write(out.join("bundled_rules.rs"), table("FILES", &rules_dir, rules)).unwrap();
+    fs::write(
+        out.join("python_files.rs"),
+        table("FILES", &python, runtime),
+    )
+    .unwrap();
+    fs::write(
+        out.join("bundled_rules.rs"),
+        table("FILES", &rules_dir, rules),
+    )
+    .unwrap();
 }
 
 fn table(name: &str, root: &Path, mut files: Vec<PathBuf>) -> String {
     files.sort();
     let mut table = format!("pub(crate) static {name}: &[(&str, &[u8])] = &[\n");
     for file in &files {
-        let rel = file.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/");
+        let rel = file
+            .strip_prefix(root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         table.push_str(&format!(
             "    ({rel:?}, include_bytes!({:?})),\n",
             file.display().to_string()

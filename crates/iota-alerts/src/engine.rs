@@ -177,9 +177,17 @@ impl Window {
             last_seen: self.last_seen,
             created_at,
             log_type: r.log_type.clone(),
-            description: r.result.description.clone().or_else(|| r.rule.description.clone()),
+            description: r
+                .result
+                .description
+                .clone()
+                .or_else(|| r.rule.description.clone()),
             runbook: r.result.runbook.clone().or_else(|| r.rule.runbook.clone()),
-            reference: r.result.reference.clone().or_else(|| r.rule.reference.clone()),
+            reference: r
+                .result
+                .reference
+                .clone()
+                .or_else(|| r.rule.reference.clone()),
             tags: r.rule.tags.clone(),
             reports: r.rule.reports.clone(),
             alert_context: r.result.alert_context.clone(),

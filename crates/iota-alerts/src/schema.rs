@@ -72,7 +72,11 @@ pub struct RuleErrorRecord {
 }
 
 impl RuleErrorRecord {
-    pub fn new(rule_id: Option<String>, function: impl Into<String>, error: impl Into<String>) -> Self {
+    pub fn new(
+        rule_id: Option<String>,
+        function: impl Into<String>,
+        error: impl Into<String>,
+    ) -> Self {
         RuleErrorRecord {
             kind: "rule_error",
             rule_id,

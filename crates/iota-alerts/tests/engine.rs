@@ -48,11 +48,29 @@ fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 1, 1, 10, 0, 0).unwrap()
 }
 
-fn record(engine: &mut AlertEngine, rule: &Rule, m: &Match, at: DateTime<Utc>, n: usize) -> Outcome {
-    let source = SourceRef { kind: "file", bucket: None, key: "x.json".into(), line: Some(n as u64) };
+fn record(
+    engine: &mut AlertEngine,
+    rule: &Rule,
+    m: &Match,
+    at: DateTime<Utc>,
+    n: usize,
+) -> Outcome {
+    let source = SourceRef {
+        kind: "file",
+        bucket: None,
+        key: "x.json".into(),
+        line: Some(n as u64),
+    };
     let json = format!(r#"{{"n":{n}}}"#);
     engine.record(
-        RuleMatch { rule, result: m, event_json: json.as_bytes(), event_time: at, log_type: "AWS.CloudTrail", source: &source },
+        RuleMatch {
+            rule,
+            result: m,
+            event_json: json.as_bytes(),
+            event_time: at,
+            log_type: "AWS.CloudTrail",
+            source: &source,
+        },
         Utc::now(),
     )
 }
@@ -64,7 +82,13 @@ fn hundred_matches_in_one_window_make_one_alert_with_count_100() {
     let m = hit("t", "d", None);
     let mut outcomes = Vec::new();
     for i in 0..100 {
-        outcomes.push(record(&mut engine, &rule, &m, t0() + Duration::seconds(i * 30), i as usize));
+        outcomes.push(record(
+            &mut engine,
+            &rule,
+            &m,
+            t0() + Duration::seconds(i * 30),
+            i as usize,
+        ));
     }
     assert_eq!(outcomes[0], Outcome::Created);
     assert!(outcomes[1..].iter().all(|o| *o == Outcome::Updated));
@@ -103,11 +127,17 @@ fn threshold_five_with_four_matches_gives_nothing_and_five_gives_one() {
     let mut engine = AlertEngine::new();
     let m = hit("t", "d", None);
     for i in 0..4 {
-        assert_eq!(record(&mut engine, &rule, &m, t0() + Duration::seconds(i), 0), Outcome::BelowThreshold);
+        assert_eq!(
+            record(&mut engine, &rule, &m, t0() + Duration::seconds(i), 0),
+            Outcome::BelowThreshold
+        );
     }
     assert!(engine.alerts().is_empty());
     assert_eq!(engine.below_threshold(), 1);
-    assert_eq!(record(&mut engine, &rule, &m, t0() + Duration::seconds(10), 0), Outcome::Created);
+    assert_eq!(
+        record(&mut engine, &rule, &m, t0() + Duration::seconds(10), 0),
+        Outcome::Created
+    );
     assert_eq!(engine.alerts()[0].event_count, 5);
 }
 
@@ -116,10 +146,22 @@ fn threshold_with_unique_counts_distinct_values() {
     let rule = rule(3, 60, true);
     let mut engine = AlertEngine::new();
     for (i, user) in ["a", "a", "b", "b", "a"].iter().enumerate() {
-        record(&mut engine, &rule, &hit("t", "d", Some(user)), t0() + Duration::seconds(i as i64), i);
+        record(
+            &mut engine,
+            &rule,
+            &hit("t", "d", Some(user)),
+            t0() + Duration::seconds(i as i64),
+            i,
+        );
     }
     assert!(engine.alerts().is_empty(), "only two distinct values");
-    record(&mut engine, &rule, &hit("t", "d", Some("c")), t0() + Duration::seconds(9), 9);
+    record(
+        &mut engine,
+        &rule,
+        &hit("t", "d", Some("c")),
+        t0() + Duration::seconds(9),
+        9,
+    );
     assert_eq!(engine.alerts().len(), 1);
     assert_eq!(engine.alerts()[0].event_count, 6);
 }
@@ -128,7 +170,10 @@ fn threshold_with_unique_counts_distinct_values() {
 fn create_alert_false_records_a_signal_only() {
     let rule = rule(1, 60, false);
     let mut engine = AlertEngine::new();
-    assert_eq!(record(&mut engine, &rule, &hit("t", "d", None), t0(), 0), Outcome::Signal);
+    assert_eq!(
+        record(&mut engine, &rule, &hit("t", "d", None), t0(), 0),
+        Outcome::Signal
+    );
     assert!(engine.alerts().is_empty());
 }
 
@@ -145,8 +190,20 @@ fn outcome_does_not_depend_on_arrival_order() {
     for (i, t) in times.iter().enumerate().rev() {
         record(&mut backward, &rule, &m, *t, i);
     }
-    let f: Vec<_> = forward.alerts().into_iter().map(|a| (a.id, a.event_count, a.first_seen, a.event.get().to_string())).collect();
-    let b: Vec<_> = backward.alerts().into_iter().map(|a| (a.id, a.event_count, a.first_seen, a.event.get().to_string())).collect();
+    let f: Vec<_> = forward
+        .alerts()
+        .into_iter()
+        .map(|a| (a.id, a.event_count, a.first_seen, a.event.get().to_string()))
+        .collect();
+    let b: Vec<_> = backward
+        .alerts()
+        .into_iter()
+        .map(|a| (a.id, a.event_count, a.first_seen, a.event.get().to_string()))
+        .collect();
     assert_eq!(f, b);
-    assert_eq!(f.len(), 2, "matches from 10:00 to 11:57 fall into two aligned 60-minute windows");
+    assert_eq!(
+        f.len(),
+        2,
+        "matches from 10:00 to 11:57 fall into two aligned 60-minute windows"
+    );
 }

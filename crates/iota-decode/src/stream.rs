@@ -299,7 +299,6 @@ impl Splitter {
                     self.pos = i;
                 } else {
                     // Until one object has proved to be an event, each may wrap `Records`.
-                    self.key.clear();
                     self.state = State::Members(MemberAt::KeyOrEnd);
                     self.pos = i + 1;
                 }
@@ -456,6 +455,7 @@ impl Splitter {
                 if buf[i] != b':' {
                     return self.not_members(buf, base, i, on);
                 }
+                // A digest file is a single object, so only the first object can make one.
                 if self.format.is_none() && self.key.exact && skip::is_digest_key(self.key_bytes())
                 {
                     self.skipped = Some(Skipped::CloudTrailDigest);

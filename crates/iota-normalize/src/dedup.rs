@@ -16,11 +16,11 @@ const SHARDS: usize = 16;
 /// `capacity / 16` (rounded up) hashes; when a shard is full its oldest id is forgotten, so
 /// roughly the last `capacity` ids are remembered. A re-seen id does not move to the back.
 ///
-/// Memory is allocated up front and never grows: about 27 bytes per id of capacity (8 in the
-/// ring, 8 + 1 control byte per hash-set bucket, with buckets a power of two above 8/7 of
-/// the shard capacity), e.g. ~27 MB for 1,000,000 ids. Two different ids collide, and the
-/// second is wrongly taken for a duplicate, with probability ~capacity/2^64 per event.
-/// A capacity of 0 remembers nothing.
+/// Memory is allocated up front and never grows: 18 to 29 bytes per id of capacity (8 in
+/// the ring, 9 per hash-set bucket, and 8/7 to 16/7 buckets per id since the table size is a
+/// power of two), e.g. 27 MB for 1,000,000 ids, 2 MB for 100,000. Two different ids collide,
+/// and the second is wrongly taken for a duplicate, with probability ~capacity/2^64 per
+/// event. A capacity of 0 remembers nothing.
 pub struct DedupWindow {
     shards: Box<[Mutex<Shard>]>,
 }

@@ -52,20 +52,6 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     sonic_rs::to_writer(out, s).expect("a string always serializes into a Vec");
 }
 
-/// Writes an indicator value as a JSON string.
-fn write_indicator(out: &mut Vec<u8>, value: &Cow<str>) {
-    match value {
-        // Borrowed from the input where it had no escapes: it needs none now either (a raw
-        // JSON string holds no `"`, `\` or control character), so skip the escaping scan.
-        Cow::Borrowed(s) => {
-            out.push(b'"');
-            out.extend_from_slice(s.as_bytes());
-            out.push(b'"');
-        }
-        Cow::Owned(s) => write_str(out, s),
-    }
-}
-
 /// `p_row_id` values: a random 64-bit prefix drawn once per [`crate::Normalizer`] and a
 /// 48-bit counter, as 28 hex digits. Unique within a normalizer until 2^48 events (nine
 /// years at a million per second); across normalizers and processes, unless two of them draw
@@ -84,7 +70,11 @@ impl RowIds {
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap_or_default()
                 .as_nanos();
-            let seed = [now.to_le_bytes().as_slice(), &std::process::id().to_le_bytes()].concat();
+            let seed = [
+                now.to_le_bytes().as_slice(),
+                &std::process::id().to_le_bytes(),
+            ]
+            .concat();
             xxhash_rust::xxh3::xxh3_64(&seed)
         });
         Self {
@@ -96,13 +86,11 @@ impl RowIds {
     /// Writes the next id, with quotes.
     fn write_next(&self, out: &mut Vec<u8>) {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let counter = self.next.fetch_add(1, Ordering::Relaxed);
+        let counter = self.next.fetch_add(1, Ordering::Relaxed) & ((1 << 48) - 1);
+        let id = (u128::from(self.prefix) << 48) | u128::from(counter);
         let mut buf = *b"\"0000000000000000000000000000\"";
-        for (i, d) in buf[1..17].iter_mut().enumerate() {
-            *d = HEX[(self.prefix >> (60 - 4 * i)) as usize & 0xf];
-        }
-        for (i, d) in buf[17..29].iter_mut().enumerate() {
-            *d = HEX[(counter >> (44 - 4 * i)) as usize & 0xf];
+        for (i, digit) in buf[1..29].iter_mut().rev().enumerate() {
+            *digit = HEX[(id >> (4 * i)) as usize & 0xf];
         }
         out.extend_from_slice(&buf);
     }
@@ -132,8 +120,8 @@ pub(crate) struct Fields<'a, 'de> {
 /// Returns `object` (a JSON object, no surrounding whitespace) with `fields` appended as its
 /// last members. The original bytes are copied unchanged.
 pub(crate) fn append(object: &[u8], fields: &Fields) -> Vec<u8> {
-    const FIXED: usize = 256; // names, times and row id
-    let indicators: usize = fields.indicators.iter().map(|(_, v)| v.len() + 8).sum();
+    const FIXED: usize = 512; // names, times, row id
+    let indicators: usize = fields.indicators.iter().map(|(_, v)| v.len() + 3).sum();
     let mut out =
         Vec::with_capacity(object.len() + FIXED + fields.source_fields.len() + indicators);
 
@@ -161,7 +149,16 @@ pub(crate) fn append(object: &[u8], fields: &Fields) -> Vec<u8> {
             if i > 0 {
                 out.push(b',');
             }
-            write_indicator(&mut out, value);
+            match value {
+                // Borrowed from the input where it had no escapes: it needs none now either
+                // (a raw JSON string holds no `"`, `\` or control character).
+                Cow::Borrowed(raw) => {
+                    out.push(b'"');
+                    out.extend_from_slice(raw.as_bytes());
+                    out.push(b'"');
+                }
+                Cow::Owned(decoded) => write_str(&mut out, decoded),
+            }
         }
         out.push(b']');
     }

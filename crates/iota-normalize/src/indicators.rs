@@ -94,7 +94,11 @@ pub(crate) struct Arn<'a> {
 impl<'a> Arn<'a> {
     pub(crate) fn parse(s: &'a str) -> Option<Self> {
         let rest = s.strip_prefix("arn:")?;
-        let mut colons = rest.bytes().enumerate().filter(|&(_, b)| b == b':').map(|(i, _)| i);
+        let mut colons = rest
+            .bytes()
+            .enumerate()
+            .filter(|&(_, b)| b == b':')
+            .map(|(i, _)| i);
         let (partition_end, service_end) = (colons.next()?, colons.next()?);
         let (region_end, account_end) = (colons.next()?, colons.next()?);
         Some(Arn {
@@ -136,16 +140,18 @@ pub(crate) fn is_instance_id(s: &str) -> bool {
 /// A DNS host name with at least two labels (`ec2.amazonaws.com`) whose last label starts
 /// with a letter, so that no IP address or version number passes.
 pub(crate) fn is_host_name(s: &str) -> bool {
-    let labels = || s.as_bytes().split(|&b| b == b'.');
-    let mut count = 0;
+    let mut labels = s.as_bytes().split(|&b| b == b'.');
     s.len() <= 253
-        && labels().all(|label| {
-            count += 1;
+        && s.contains('.')
+        && labels.clone().all(|label| {
             (1..=63).contains(&label.len())
                 && label[0] != b'-'
                 && label[label.len() - 1] != b'-'
-                && label.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .iter()
+                    .all(|&b| b.is_ascii_alphanumeric() || b == b'-')
         })
-        && count >= 2
-        && labels().next_back().is_some_and(|tld| tld[0].is_ascii_alphabetic())
+        && labels
+            .next_back()
+            .is_some_and(|tld| tld[0].is_ascii_alphabetic())
 }

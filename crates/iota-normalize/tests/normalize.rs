@@ -55,7 +55,10 @@ fn indicators(object: &Map<String, Value>) -> Vec<(&'static str, Vec<&str>)> {
             let values = object.get(field)?.as_array().expect("an array");
             Some((
                 field,
-                values.iter().map(|v| v.as_str().expect("a string")).collect(),
+                values
+                    .iter()
+                    .map(|v| v.as_str().expect("a string"))
+                    .collect(),
             ))
         })
         .collect()
@@ -84,7 +87,9 @@ fn standard_fields_of_a_real_event() {
     assert_eq!(object["p_source_label"], "prod trail");
     let row_id = object["p_row_id"].as_str().unwrap();
     assert_eq!(row_id.len(), 28);
-    assert!(row_id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    assert!(row_id
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
 
     assert_eq!(
         indicators(&object),
@@ -291,7 +296,10 @@ fn indicator_value_rules() {
     assert_eq!(
         indicators(&object),
         vec![
-            ("p_any_ip_addresses", vec!["10.0.0.1", "2001:db8::1", "fe80::1"]),
+            (
+                "p_any_ip_addresses",
+                vec!["10.0.0.1", "2001:db8::1", "fe80::1"]
+            ),
             (
                 "p_any_aws_account_ids",
                 vec!["111122223333", "444455556666", "999999999999"]
@@ -355,6 +363,19 @@ fn event_time_format_and_offsets() {
     let raw = r#"{"eventName":"X","eventTime":"0999-01-02T03:04:05.5Z"}"#;
     let (_, object) = normalize(raw);
     assert_eq!(object["p_event_time"], "0999-01-02 03:04:05.500000");
+
+    // A leap second shows as the last microsecond of its second.
+    let raw = r#"{"eventName":"X","eventTime":"2016-12-31T23:59:60.5Z"}"#;
+    let (_, object) = normalize(raw);
+    assert_eq!(object["p_event_time"], "2016-12-31 23:59:59.999999");
+
+    // A parse time beyond year 9999 (only a caller can pass one) keeps all its digits.
+    let far = Utc.with_ymd_and_hms(12345, 6, 7, 8, 9, 10).unwrap();
+    let event = normalizer()
+        .normalize(br#"{"eventName":"X"}"#, far)
+        .unwrap();
+    let object: Value = serde_json::from_slice(&event.json).unwrap();
+    assert_eq!(object["p_parse_time"], "+12345-06-07 08:09:10.000000");
 }
 
 #[test]
@@ -370,8 +391,14 @@ fn missing_or_invalid_event_time_falls_back_to_parse_time() {
         let (event, object) = normalize(raw);
         assert!(event.event_time_fallback, "{raw}");
         assert_eq!(event.event_time, parse_time(), "{raw}");
-        assert_eq!(object["p_event_time"], "2024-01-02 03:04:05.678901", "{raw}");
-        assert_eq!(object["p_parse_time"], "2024-01-02 03:04:05.678901", "{raw}");
+        assert_eq!(
+            object["p_event_time"], "2024-01-02 03:04:05.678901",
+            "{raw}"
+        );
+        assert_eq!(
+            object["p_parse_time"], "2024-01-02 03:04:05.678901",
+            "{raw}"
+        );
     }
 }
 
@@ -417,7 +444,9 @@ fn surrounding_whitespace_is_trimmed() {
 
     // Whitespace inside the object, before its final `}`, is part of the original bytes.
     let (event, object) = normalize("{\"eventName\": \"X\" \n}");
-    assert!(event.json.starts_with(b"{\"eventName\": \"X\" \n,\"p_log_type\":"));
+    assert!(event
+        .json
+        .starts_with(b"{\"eventName\": \"X\" \n,\"p_log_type\":"));
     assert_eq!(object["eventName"], "X");
 }
 
@@ -481,7 +510,10 @@ fn deep_nesting_is_an_error_not_a_crash() {
     };
     // The top-level object and 63 arrays: the deepest accepted.
     let (_, object) = normalize(&deep(63));
-    assert_eq!(object["p_any_aws_instance_ids"], json!(["i-0123456789abcdef0"]));
+    assert_eq!(
+        object["p_any_aws_instance_ids"],
+        json!(["i-0123456789abcdef0"])
+    );
 
     for depth in [64, 100_000] {
         let err = normalizer()
@@ -503,10 +535,17 @@ fn output_is_valid_json_for_every_fixture_event() {
         assert_eq!(object["p_log_type"], "AWS.CloudTrail");
         for field in INDICATOR_FIELDS {
             if let Some(values) = object.get(field) {
-                let values: Vec<&str> =
-                    values.as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+                let values: Vec<&str> = values
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap())
+                    .collect();
                 assert!(!values.is_empty(), "{field} present but empty");
-                assert!(values.windows(2).all(|w| w[0] < w[1]), "{field} not sorted/unique");
+                assert!(
+                    values.windows(2).all(|w| w[0] < w[1]),
+                    "{field} not sorted/unique"
+                );
             }
         }
     }
@@ -533,7 +572,10 @@ fn normalizer_is_shared_across_threads() {
                 })
             })
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
     });
     let unique: HashSet<&String> = row_ids.iter().collect();
     assert_eq!(unique.len(), 4_000);

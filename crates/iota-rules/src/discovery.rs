@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
-use crate::metadata::{
-    DataModel, Mapping, Rule, RuleKind, Severity, YamlSpec, KNOWN_OTHER_KEYS,
-};
+use crate::metadata::{DataModel, Mapping, Rule, RuleKind, Severity, YamlSpec, KNOWN_OTHER_KEYS};
 
 /// Where to look for rules and what goes on the workers' import path.
 #[derive(Clone, Debug, Default)]
@@ -127,7 +125,12 @@ pub fn discover(sources: &RuleSources) -> RuleSet {
         if let Some(py) = &py {
             claimed.insert(py.clone());
         }
-        match spec.analysis_type.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        match spec
+            .analysis_type
+            .as_deref()
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
             Some("rule") => {
                 if let Some(rule) = panther_rule(yaml, py, spec, &mut set.problems) {
                     if let Some(first) = ids.get(&rule.id) {
@@ -186,7 +189,8 @@ pub fn discover(sources: &RuleSources) -> RuleSet {
         set.rules.push(plain_rule(id, py));
     }
 
-    set.rules.sort_by(|a, b| a.file.cmp(&b.file).then(a.id.cmp(&b.id)));
+    set.rules
+        .sort_by(|a, b| a.file.cmp(&b.file).then(a.id.cmp(&b.id)));
     for (i, rule) in set.rules.iter_mut().enumerate() {
         rule.index = i;
     }
@@ -220,7 +224,10 @@ fn collect_files(
             Err(err) => {
                 problems.push(LoadProblem {
                     rule_id: None,
-                    file: err.path().map(Path::to_path_buf).unwrap_or_else(|| root.into()),
+                    file: err
+                        .path()
+                        .map(Path::to_path_buf)
+                        .unwrap_or_else(|| root.into()),
                     message: format!("cannot read: {err}"),
                     fatal: false,
                 });
@@ -387,7 +394,10 @@ fn data_model(
             method: m.method,
         })
         .collect();
-    if let Some(bad) = mappings.iter().find(|m| m.path.is_some() == m.method.is_some()) {
+    if let Some(bad) = mappings
+        .iter()
+        .find(|m| m.path.is_some() == m.method.is_some())
+    {
         problems.push(LoadProblem {
             rule_id: Some(id),
             file: yaml.to_path_buf(),

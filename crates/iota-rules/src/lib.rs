@@ -10,6 +10,6 @@ pub mod worker;
 pub use discovery::{discover, LoadProblem, RuleSet, RuleSources};
 pub use metadata::{DataModel, Rule, RuleKind, Severity};
 pub use worker::{
-    BatchEvent, BatchResults, Evaluator, ImportError, Match, RuleFailure, Worker, WorkerConfig,
-    WorkerError,
+    BatchEvent, BatchResults, DataModelError, Evaluator, ImportError, Match, RuleFailure, Worker,
+    WorkerConfig, WorkerError,
 };

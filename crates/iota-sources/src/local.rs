@@ -67,11 +67,7 @@ pub fn expand_paths(paths: &[PathBuf]) -> (Vec<Input>, Vec<InputListError>) {
                 }
                 Ok(_) => {}
                 Err(err) => errors.push(InputListError {
-                    path: err
-                        .path()
-                        .unwrap_or(Path::new(path))
-                        .display()
-                        .to_string(),
+                    path: err.path().unwrap_or(Path::new(path)).display().to_string(),
                     reason: describe(&err),
                 }),
             }
@@ -104,12 +100,18 @@ mod tests {
         std::fs::write(dir.path().join("a/1.json"), "{}").unwrap();
         std::fs::write(dir.path().join("z.json"), "x").unwrap();
         let missing = dir.path().join("missing");
-        let (inputs, errors) = expand_paths(&[dir.path().to_path_buf(), missing.clone(), "-".into()]);
+        let (inputs, errors) =
+            expand_paths(&[dir.path().to_path_buf(), missing.clone(), "-".into()]);
         let names: Vec<String> = inputs.iter().map(Input::name).collect();
         let root = dir.path().display().to_string();
         assert_eq!(
             names,
-            vec![format!("{root}/a/1.json"), format!("{root}/a/b/2.json"), format!("{root}/z.json"), "-".into()]
+            vec![
+                format!("{root}/a/1.json"),
+                format!("{root}/a/b/2.json"),
+                format!("{root}/z.json"),
+                "-".into()
+            ]
         );
         assert_eq!(inputs[2].size(), Some(1));
         assert_eq!(errors.len(), 1);
@@ -126,6 +128,10 @@ mod tests {
         let (inputs, errors) = expand_paths(&[dir.path().to_path_buf()]);
         assert_eq!(inputs.len(), 1);
         assert_eq!(errors.len(), 1);
-        assert!(errors[0].reason.starts_with("symlink loop"), "{}", errors[0].reason);
+        assert!(
+            errors[0].reason.starts_with("symlink loop"),
+            "{}",
+            errors[0].reason
+        );
     }
 }

@@ -25,7 +25,13 @@ pub struct Cli {
     pub log_level: String,
 
     /// Format of logs, reports and the summary on stderr.
-    #[arg(long, global = true, env = "IOTA_LOG_FORMAT", value_enum, default_value = "auto")]
+    #[arg(
+        long,
+        global = true,
+        env = "IOTA_LOG_FORMAT",
+        value_enum,
+        default_value = "auto"
+    )]
     pub log_format: LogFormat,
 
     #[command(subcommand)]
@@ -53,19 +59,39 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct RuleArgs {
     /// Rule file or directory (repeatable; searched recursively). Default: the bundled pack.
-    #[arg(long = "rules", value_name = "DIR", env = "IOTA_RULES", value_delimiter = ',')]
+    #[arg(
+        long = "rules",
+        value_name = "DIR",
+        env = "IOTA_RULES",
+        value_delimiter = ','
+    )]
     pub rules: Vec<PathBuf>,
 
     /// Directory of helper modules put on the rules' import path (repeatable).
-    #[arg(long = "helpers", value_name = "DIR", env = "IOTA_HELPERS", value_delimiter = ',')]
+    #[arg(
+        long = "helpers",
+        value_name = "DIR",
+        env = "IOTA_HELPERS",
+        value_delimiter = ','
+    )]
     pub helpers: Vec<PathBuf>,
 
     /// Directory of Panther data models (`AnalysisType: datamodel`) for event.udm() (repeatable).
-    #[arg(long = "data-models", value_name = "DIR", env = "IOTA_DATA_MODELS", value_delimiter = ',')]
+    #[arg(
+        long = "data-models",
+        value_name = "DIR",
+        env = "IOTA_DATA_MODELS",
+        value_delimiter = ','
+    )]
     pub data_models: Vec<PathBuf>,
 
     /// Python 3 interpreter that runs the rules.
-    #[arg(long, value_name = "PATH", env = "IOTA_PYTHON", default_value = "python3")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "IOTA_PYTHON",
+        default_value = "python3"
+    )]
     pub python: PathBuf,
 }
 
@@ -83,7 +109,12 @@ pub struct WorkerArgs {
     pub rule_timeout: Duration,
 
     /// Address-space limit of each worker process (e.g. 512MiB, 2GiB); 0 for none.
-    #[arg(long, value_name = "SIZE", env = "IOTA_WORKER_MEMORY", default_value = "2GiB")]
+    #[arg(
+        long,
+        value_name = "SIZE",
+        env = "IOTA_WORKER_MEMORY",
+        default_value = "2GiB"
+    )]
     pub worker_memory: ByteSize,
 
     /// Events sent to a worker at a time.
@@ -108,12 +139,22 @@ pub struct ScanArgs {
     pub max_event_bytes: usize,
 
     /// Number of recent eventIDs remembered to drop duplicate events (~26 bytes each).
-    #[arg(long, value_name = "N", env = "IOTA_DEDUP_WINDOW", default_value_t = 1_000_000)]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "IOTA_DEDUP_WINDOW",
+        default_value_t = 1_000_000
+    )]
     pub dedup_window: usize,
 
     /// Where alerts go: `stdout` or `file=PATH` (repeatable).
-    #[arg(long = "output", value_name = "KIND[=TARGET]", env = "IOTA_OUTPUT",
-          value_delimiter = ',', default_value = "stdout")]
+    #[arg(
+        long = "output",
+        value_name = "KIND[=TARGET]",
+        env = "IOTA_OUTPUT",
+        value_delimiter = ',',
+        default_value = "stdout"
+    )]
     pub outputs: Vec<String>,
 
     /// Also append rule_error records (JSON lines) to this file.

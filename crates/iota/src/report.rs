@@ -80,6 +80,10 @@ pub struct ScanSummary {
     pub worker_restarts: u64,
     pub elapsed_seconds: f64,
     pub events_per_second: f64,
+    /// Peak resident memory of the iota process itself.
+    pub peak_rss_bytes: u64,
+    /// Peak resident memory of the largest rule worker.
+    pub worker_peak_rss_bytes: u64,
 }
 
 impl ScanSummary {
@@ -90,6 +94,12 @@ impl ScanSummary {
         } else {
             0.0
         };
+    }
+
+    /// Records peak memory; call once every worker has exited.
+    pub fn set_peak_memory(&mut self) {
+        self.peak_rss_bytes = max_rss_bytes(libc::RUSAGE_SELF);
+        self.worker_peak_rss_bytes = max_rss_bytes(libc::RUSAGE_CHILDREN);
     }
 
     pub fn print(&self, json: bool) {
@@ -117,6 +127,13 @@ impl ScanSummary {
             self.files_skipped, self.input_errors, self.malformed, self.duplicates
         );
         text += &format!(
+            "  memory: {} peak RSS, {} largest rule worker\n",
+            bytesize::ByteSize::b(self.peak_rss_bytes).display().iec(),
+            bytesize::ByteSize::b(self.worker_peak_rss_bytes)
+                .display()
+                .iec()
+        );
+        text += &format!(
             "  rules:  {} rules, {} matches, {} alerts, {} signals, {} below threshold, {} rule errors\n",
             self.rules, self.matches, self.alerts, self.signals, self.below_threshold, self.rule_errors
         );
@@ -128,4 +145,14 @@ impl ScanSummary {
         }
         text
     }
+}
+
+fn max_rss_bytes(who: libc::c_int) -> u64 {
+    // SAFETY: getrusage fills the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(who, &mut usage) } != 0 {
+        return 0;
+    }
+    // Linux reports kilobytes.
+    (usage.ru_maxrss.max(0) as u64) * 1024
 }

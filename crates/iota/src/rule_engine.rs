@@ -28,7 +28,11 @@ pub fn load_rules(args: &RuleArgs, errors: &ErrorReport) -> anyhow::Result<Arc<R
     } else {
         for path in &args.rules {
             if !path.exists() {
-                return Err(UsageError(format!("--rules {}: no such file or directory", path.display())).into());
+                return Err(UsageError(format!(
+                    "--rules {}: no such file or directory",
+                    path.display()
+                ))
+                .into());
             }
         }
         args.rules.clone()
@@ -104,7 +108,16 @@ pub fn start_workers(
         record.traceback = import.traceback;
         errors.rule_error(&record);
     }
-    tracing::debug!(workers = count, python = evaluator.python_version(), "rule workers started");
+    for problem in evaluator.data_model_errors() {
+        let mut record = RuleErrorRecord::new(Some(problem.id), "data_model", problem.error);
+        record.traceback = problem.traceback.filter(|t| !t.is_empty());
+        errors.rule_error(&record);
+    }
+    tracing::debug!(
+        workers = count,
+        python = evaluator.python_version(),
+        "rule workers started"
+    );
     Ok((evaluator, workers))
 }
 

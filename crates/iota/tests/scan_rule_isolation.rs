@@ -22,11 +22,16 @@ fn hostile_rules_never_cost_the_good_rules_an_alert() {
     let models = fixtures().join("data_models");
     let scan = scan(
         &[
-            "--rules", good.to_str().unwrap(),
-            "--rules", hostile.to_str().unwrap(),
-            "--data-models", models.to_str().unwrap(),
-            "--rule-timeout", "3s",
-            "--worker-memory", "1GiB",
+            "--rules",
+            good.to_str().unwrap(),
+            "--rules",
+            hostile.to_str().unwrap(),
+            "--data-models",
+            models.to_str().unwrap(),
+            "--rule-timeout",
+            "3s",
+            "--worker-memory",
+            "1GiB",
             path.to_str().unwrap(),
         ],
         None,
@@ -48,33 +53,65 @@ fn hostile_rules_never_cost_the_good_rules_an_alert() {
     // Failures, by rule name.
     let raises = scan.errors_of("raises");
     assert_eq!(raises.len(), 9, "one per event: {}", scan.stderr);
-    assert!(raises.iter().all(|e| e["error"].as_str().unwrap().contains("ZeroDivisionError")));
-    assert!(raises.iter().all(|e| e["traceback"].as_str().unwrap().contains("raises.py")));
-    assert!(raises.iter().all(|e| e["source"]["key"] == path.display().to_string()));
+    assert!(raises
+        .iter()
+        .all(|e| e["error"].as_str().unwrap().contains("ZeroDivisionError")));
+    assert!(raises
+        .iter()
+        .all(|e| e["traceback"].as_str().unwrap().contains("raises.py")));
+    assert!(raises
+        .iter()
+        .all(|e| e["source"]["key"] == path.display().to_string()));
 
     let loops = scan.errors_of("loops_forever");
     assert_eq!(loops.len(), 1, "{}", scan.stderr);
-    assert!(loops[0]["error"].as_str().unwrap().contains("--rule-timeout"), "{}", loops[0]);
+    assert!(
+        loops[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("--rule-timeout"),
+        "{}",
+        loops[0]
+    );
     assert_eq!(loops[0]["event_id"], "trigger-LoopTrigger");
 
     let exits = scan.errors_of("calls_os_exit");
     assert_eq!(exits.len(), 1, "{}", scan.stderr);
-    assert!(exits[0]["error"].as_str().unwrap().contains("exited with status 3"), "{}", exits[0]);
+    assert!(
+        exits[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("exited with status 3"),
+        "{}",
+        exits[0]
+    );
     assert_eq!(exits[0]["event_id"], "trigger-ExitTrigger");
 
     let killed = scan.errors_of("kills_its_worker");
     assert_eq!(killed.len(), 1, "{}", scan.stderr);
-    assert!(killed[0]["error"].as_str().unwrap().contains("SIGKILL"), "{}", killed[0]);
+    assert!(
+        killed[0]["error"].as_str().unwrap().contains("SIGKILL"),
+        "{}",
+        killed[0]
+    );
     assert_eq!(killed[0]["event_id"], "trigger-KillTrigger");
 
     let memory = scan.errors_of("eats_memory");
     assert_eq!(memory.len(), 1, "{}", scan.stderr);
-    assert!(memory[0]["error"].as_str().unwrap().contains("MemoryError"), "{}", memory[0]);
+    assert!(
+        memory[0]["error"].as_str().unwrap().contains("MemoryError"),
+        "{}",
+        memory[0]
+    );
 
     let syntax = scan.errors_of("syntax_error");
     assert_eq!(syntax.len(), 1, "{}", scan.stderr);
     assert_eq!(syntax[0]["function"], "import");
-    assert!(syntax[0]["error"].as_str().unwrap().contains("SyntaxError"), "{}", syntax[0]);
+    assert!(
+        syntax[0]["error"].as_str().unwrap().contains("SyntaxError"),
+        "{}",
+        syntax[0]
+    );
 
     assert!(scan.count("worker_restarts") >= 3);
     assert_eq!(scan.count("rule_errors") as usize, scan.rule_errors.len());
@@ -87,16 +124,40 @@ fn a_rule_that_keeps_killing_its_worker_is_disabled_and_reported_once() {
     input.extend(events("StopLogging", "stop", 2));
     let path = write(dir.path(), "kills.json", &records_json(&input));
     let rules = tempfile::tempdir().unwrap();
-    std::fs::copy(fixtures().join("rules/hostile/kills_its_worker.py"), rules.path().join("kills_its_worker.py")).unwrap();
-    std::fs::copy(fixtures().join("rules/good/stop_logging.py"), rules.path().join("stop_logging.py")).unwrap();
+    std::fs::copy(
+        fixtures().join("rules/hostile/kills_its_worker.py"),
+        rules.path().join("kills_its_worker.py"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixtures().join("rules/good/stop_logging.py"),
+        rules.path().join("stop_logging.py"),
+    )
+    .unwrap();
 
-    let scan = scan(&["--rules", rules.path().to_str().unwrap(), "--workers", "1", path.to_str().unwrap()], None);
+    let scan = scan(
+        &[
+            "--rules",
+            rules.path().to_str().unwrap(),
+            "--workers",
+            "1",
+            path.to_str().unwrap(),
+        ],
+        None,
+    );
     assert_eq!(scan.status, 0, "{}", scan.stderr);
     let errors = scan.errors_of("kills_its_worker");
     let per_event: Vec<_> = errors.iter().filter(|e| !e["event_id"].is_null()).collect();
-    let disabled: Vec<_> = errors.iter().filter(|e| e["error"].as_str().unwrap().contains("disabled")).collect();
+    let disabled: Vec<_> = errors
+        .iter()
+        .filter(|e| e["error"].as_str().unwrap().contains("disabled"))
+        .collect();
     assert_eq!(per_event.len(), 3, "three strikes: {}", scan.stderr);
     assert_eq!(disabled.len(), 1, "{}", scan.stderr);
-    assert_eq!(scan.count("skipped_evaluations"), 3 + 2, "remaining KillTrigger and StopLogging events");
+    assert_eq!(
+        scan.count("skipped_evaluations"),
+        3 + 2,
+        "remaining KillTrigger and StopLogging events"
+    );
     assert_eq!(scan.alerts_of("stop_logging").len(), 2);
 }

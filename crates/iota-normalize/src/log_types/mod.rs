@@ -30,7 +30,7 @@ pub(crate) struct Classified<'de> {
 /// leaf ([`LogType::string`]). `Ctx` is the log type's own small `Copy` notion of "where am
 /// I" (e.g. "inside `userIdentity.sessionContext`"), handed back with each value, so that
 /// paths are recognised without the parser allocating or remembering them.
-pub(crate) trait LogType<'de>: Default {
+pub(crate) trait LogType<'de> {
     type Ctx: Copy;
 
     /// The context of the top-level object.

@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use process::{Process, Progress};
+pub use protocol::{DataModelError, ImportError, Match, RuleFailure};
 use protocol::{InitMessage, PipeError, ReadyMessage, ResultsMessage};
-pub use protocol::{ImportError, Match, RuleFailure};
 
 use crate::discovery::RuleSet;
 
@@ -84,6 +84,8 @@ pub struct Evaluator {
     disabled: Vec<AtomicBool>,
     /// Rules that could not be imported, as reported by the first worker.
     import_errors: Mutex<Vec<ImportError>>,
+    /// Data model problems, as reported by the first worker.
+    data_model_errors: Mutex<Option<Vec<DataModelError>>>,
     restarts: AtomicU64,
     next_batch_id: AtomicU64,
 }
@@ -104,6 +106,7 @@ impl Evaluator {
                 .collect(),
             rules,
             import_errors: Mutex::new(Vec::new()),
+            data_model_errors: Mutex::new(None),
             restarts: AtomicU64::new(0),
             // 0 marks "starting up" in the progress record.
             next_batch_id: AtomicU64::new(1),
@@ -132,6 +135,15 @@ impl Evaluator {
     /// Rules that failed to import (each listed once, whichever worker found it first).
     pub fn import_errors(&self) -> Vec<ImportError> {
         self.import_errors.lock().unwrap().clone()
+    }
+
+    /// Data models (or some of their mappings) that failed to load.
+    pub fn data_model_errors(&self) -> Vec<DataModelError> {
+        self.data_model_errors
+            .lock()
+            .unwrap()
+            .clone()
+            .unwrap_or_default()
     }
 
     /// How many times a worker was replaced after dying or hanging.
@@ -256,8 +268,9 @@ impl Worker {
                 Err(failure) => failure,
             };
             let progress = self.replace_process();
-            let running = progress
-                .filter(|p| p.batch_id == batch_id && p.event >= 0 && (p.event as usize) < plan.len());
+            let running = progress.filter(|p| {
+                p.batch_id == batch_id && p.event >= 0 && (p.event as usize) < plan.len()
+            });
             match running {
                 Some(Progress { event, rule, .. }) if rule >= 0 => {
                     let (pos, rule) = (event as usize, rule as u32);
@@ -271,7 +284,8 @@ impl Worker {
                         ),
                         traceback: None,
                     });
-                    plan[pos] = Cow::Owned(plan[pos].iter().copied().filter(|&r| r != rule).collect());
+                    plan[pos] =
+                        Cow::Owned(plan[pos].iter().copied().filter(|&r| r != rule).collect());
                     if self.shared.strike(rule) {
                         results.errors.push(RuleFailure {
                             event: None,
@@ -287,7 +301,8 @@ impl Worker {
                     if self.shared.is_disabled(rule) {
                         for rules in plan.iter_mut().filter(|r| r.contains(&rule)) {
                             results.skipped_evaluations += 1;
-                            *rules = Cow::Owned(rules.iter().copied().filter(|&r| r != rule).collect());
+                            *rules =
+                                Cow::Owned(rules.iter().copied().filter(|&r| r != rule).collect());
                         }
                     }
                 }
@@ -348,7 +363,9 @@ impl Worker {
                 "worker answered batch {} instead of {batch_id}",
                 message.id
             ))),
-            Err(err) => Err(AttemptFailure::Died(format!("unreadable worker answer: {err}"))),
+            Err(err) => Err(AttemptFailure::Died(format!(
+                "unreadable worker answer: {err}"
+            ))),
         }
     }
 
@@ -377,6 +394,11 @@ impl Worker {
                     Ok(ready) => {
                         tracing::debug!(worker = %self.label, python = %ready.python, json = %ready.json, "rule worker ready");
                         self.shared.record_import_errors(ready.import_errors);
+                        self.shared
+                            .data_model_errors
+                            .lock()
+                            .unwrap()
+                            .get_or_insert(ready.data_model_errors);
                         self.process = Some(process);
                         return Ok(());
                     }
@@ -389,7 +411,9 @@ impl Worker {
             let progress = process.progress();
             process.kill();
             match progress {
-                Some(Progress { batch_id: 0, rule, .. }) if rule >= 0 => {
+                Some(Progress {
+                    batch_id: 0, rule, ..
+                }) if rule >= 0 => {
                     self.shared.record_import_errors(vec![ImportError {
                         rule: rule as usize,
                         error: format!("importing this rule took the worker down: {failure}"),

@@ -105,8 +105,20 @@ impl Process {
         drop(child_fds);
 
         for (stream, name) in [
-            (child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>), "stdout"),
-            (child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>), "stderr"),
+            (
+                child
+                    .stdout
+                    .take()
+                    .map(|s| Box::new(s) as Box<dyn Read + Send>),
+                "stdout",
+            ),
+            (
+                child
+                    .stderr
+                    .take()
+                    .map(|s| Box::new(s) as Box<dyn Read + Send>),
+                "stderr",
+            ),
         ] {
             if let Some(stream) = stream {
                 drain(stream, format!("{label} {name}"))?;

@@ -53,7 +53,9 @@ impl Pipes {
         self.read_exact(&mut header, deadline)?;
         let len = u32::from_le_bytes(header) as usize;
         if len > MAX_FRAME {
-            return Err(PipeError::Protocol(format!("frame of {len} bytes announced")));
+            return Err(PipeError::Protocol(format!(
+                "frame of {len} bytes announced"
+            )));
         }
         let mut payload = vec![0u8; len];
         self.read_exact(&mut payload, deadline)?;
@@ -64,13 +66,8 @@ impl Pipes {
         while !buf.is_empty() {
             wait(&self.to_worker, libc::POLLOUT, deadline)?;
             // SAFETY: valid fd and buffer for the duration of the call.
-            let n = unsafe {
-                libc::write(
-                    self.to_worker.as_raw_fd(),
-                    buf.as_ptr().cast(),
-                    buf.len(),
-                )
-            };
+            let n =
+                unsafe { libc::write(self.to_worker.as_raw_fd(), buf.as_ptr().cast(), buf.len()) };
             if n < 0 {
                 let err = io::Error::last_os_error();
                 match err.kind() {
@@ -167,6 +164,17 @@ pub(crate) struct ReadyMessage {
     pub json: String,
     #[serde(default)]
     pub import_errors: Vec<ImportError>,
+    #[serde(default)]
+    pub data_model_errors: Vec<DataModelError>,
+}
+
+/// A data model file or mapping that could not be loaded; its other mappings still work.
+#[derive(Clone, Debug, Deserialize)]
+pub struct DataModelError {
+    pub id: String,
+    pub error: String,
+    #[serde(default)]
+    pub traceback: Option<String>,
 }
 
 /// A rule whose module could not be imported; it is never called.

@@ -29,7 +29,8 @@ pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
         (None, Vec::new())
     } else {
         let rules = load_rules(&args.rules, &errors)?;
-        let (evaluator, workers) = start_workers(rules, &args.rules.python, &args.workers, &errors)?;
+        let (evaluator, workers) =
+            start_workers(rules, &args.rules.python, &args.workers, &errors)?;
         (Some(evaluator), workers)
     };
 
@@ -62,10 +63,17 @@ pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
         ..Default::default()
     };
     let rules = evaluator.as_ref().map(|e| e.rules());
-    pipeline::run(inputs, &config, evaluator.as_ref(), workers, &counters, |batch, results| {
-        let rules = rules.expect("results only come from rule workers");
-        collect(rules, &batch, results, &mut engine, &errors, &mut summary);
-    });
+    pipeline::run(
+        inputs,
+        &config,
+        evaluator.as_ref(),
+        workers,
+        &counters,
+        |batch, results| {
+            let rules = rules.expect("results only come from rule workers");
+            collect(rules, &batch, results, &mut engine, &errors, &mut summary);
+        },
+    );
     terminal::finish_progress();
 
     for alert in engine.alerts() {
@@ -93,6 +101,7 @@ pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
     summary.rule_errors = errors.count();
     summary.worker_restarts = evaluator.as_ref().map_or(0, |e| e.restarts());
     summary.set_elapsed(started.elapsed());
+    summary.set_peak_memory();
     summary.print(json_reports);
 
     Ok(if summary.input_errors > 0 { 1 } else { 0 })

@@ -81,7 +81,8 @@ pub fn run(
             thread::Builder::new()
                 .name(format!("decode-{n}"))
                 .spawn_scoped(scope, move || {
-                    let mut stage = decode_stage::DecodeStage::new(config, rules, dedup, counters, batch_tx);
+                    let mut stage =
+                        decode_stage::DecodeStage::new(config, rules, dedup, counters, batch_tx);
                     for input in input_rx {
                         stage.process(&input);
                     }

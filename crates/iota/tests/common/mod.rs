@@ -51,7 +51,9 @@ pub fn event(name: &str, id: &str) -> Value {
 
 /// `n` distinct events named `name`, ids `<prefix>-<i>`.
 pub fn events(name: &str, prefix: &str, n: usize) -> Vec<Value> {
-    (0..n).map(|i| event(name, &format!("{prefix}-{i:04}"))).collect()
+    (0..n)
+        .map(|i| event(name, &format!("{prefix}-{i:04}")))
+        .collect()
 }
 
 pub fn records_json(events: &[Value]) -> Vec<u8> {
@@ -87,11 +89,17 @@ pub struct Scan {
 
 impl Scan {
     pub fn alerts_of(&self, rule_id: &str) -> Vec<&Value> {
-        self.alerts.iter().filter(|a| a["rule_id"] == rule_id).collect()
+        self.alerts
+            .iter()
+            .filter(|a| a["rule_id"] == rule_id)
+            .collect()
     }
 
     pub fn errors_of(&self, rule_id: &str) -> Vec<&Value> {
-        self.rule_errors.iter().filter(|e| e["rule_id"] == rule_id).collect()
+        self.rule_errors
+            .iter()
+            .filter(|e| e["rule_id"] == rule_id)
+            .collect()
     }
 
     pub fn count(&self, field: &str) -> u64 {
@@ -113,9 +121,17 @@ pub fn scan(args: &[&str], stdin: Option<&[u8]>) -> Scan {
     let mut command = Command::new(env!("CARGO_BIN_EXE_iota"));
     command
         .args(["--log-format", "json", "scan"])
-        .args(if args.contains(&"--workers") { &[][..] } else { &["--workers", "2"][..] })
+        .args(if args.contains(&"--workers") {
+            &[][..]
+        } else {
+            &["--workers", "2"][..]
+        })
         .args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = command.spawn().expect("run iota");
