@@ -20,6 +20,7 @@ fn hostile_rules_never_cost_the_good_rules_an_alert() {
     let good = fixtures().join("rules/good");
     let hostile = fixtures().join("rules/hostile");
     let models = fixtures().join("data_models");
+    let errors_out = dir.path().join("errors.jsonl");
     let scan = scan(
         &[
             "--rules",
@@ -32,6 +33,8 @@ fn hostile_rules_never_cost_the_good_rules_an_alert() {
             "3s",
             "--worker-memory",
             "1GiB",
+            "--errors-out",
+            errors_out.to_str().unwrap(),
             path.to_str().unwrap(),
         ],
         None,
@@ -115,6 +118,15 @@ fn hostile_rules_never_cost_the_good_rules_an_alert() {
 
     assert!(scan.count("worker_restarts") >= 3);
     assert_eq!(scan.count("rule_errors") as usize, scan.rule_errors.len());
+    let saved = std::fs::read_to_string(&errors_out).unwrap();
+    let saved: Vec<serde_json::Value> = saved
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        saved, scan.rule_errors,
+        "--errors-out holds the same records as stderr"
+    );
 }
 
 #[test]
@@ -160,4 +172,158 @@ fn a_rule_that_keeps_killing_its_worker_is_disabled_and_reported_once() {
         "remaining KillTrigger and StopLogging events"
     );
     assert_eq!(scan.alerts_of("stop_logging").len(), 2);
+}
+
+#[test]
+fn rules_see_no_credentials_or_iota_settings_in_their_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "probe.json",
+        &records_json(&[event("EnvironmentProbe", "env-1")]),
+    );
+    let probes = fixtures().join("rules/probes");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_iota"))
+        .args([
+            "--log-format",
+            "json",
+            "scan",
+            "--rules",
+            probes.to_str().unwrap(),
+            path.to_str().unwrap(),
+        ])
+        .env("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEEXAMPLE")
+        .env("AWS_SECRET_ACCESS_KEY", "secret-that-rules-must-not-see")
+        .env("AWS_SESSION_TOKEN", "token-that-rules-must-not-see")
+        .env("IOTA_WEBHOOK_SECRET", "hmac-key")
+        .env("GITHUB_TOKEN", "ghp_example")
+        .env("DATABASE_URL", "postgres://user:password@db/iota")
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let alert: serde_json::Value = serde_json::from_slice(
+        output
+            .stdout
+            .split(|&b| b == b'\n')
+            .find(|l| !l.is_empty())
+            .unwrap(),
+    )
+    .unwrap();
+    let seen: Vec<&str> = alert["alert_context"]["environment"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(seen.contains(&"PATH") && seen.contains(&"TZ"), "{seen:?}");
+    // The interpreter's launcher (e.g. a pyenv shim) may add variables of its own; none of
+    // the parent's secrets or settings may get through.
+    for name in &seen {
+        assert!(
+            !name.starts_with("AWS_")
+                && !name.starts_with("IOTA_")
+                && !["GITHUB_TOKEN", "DATABASE_URL"].contains(name),
+            "worker saw {name}"
+        );
+    }
+}
+
+#[test]
+fn a_worker_killed_from_outside_mid_batch_costs_only_the_running_rule_its_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("worker.pid");
+    let mut slow = event("SlowTrigger", "slow-1");
+    slow["requestParameters"]["pidFile"] =
+        serde_json::Value::String(pid_file.display().to_string());
+    let mut input = events("StopLogging", "before", 2);
+    input.push(slow);
+    input.extend(events("StopLogging", "after", 2));
+    let path = write(dir.path(), "batch.json", &records_json(&input));
+    let probes = fixtures().join("rules/probes");
+    let good = fixtures().join("rules/good");
+    let models = fixtures().join("data_models");
+
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_iota"))
+        .args([
+            "--log-format",
+            "json",
+            "scan",
+            "--workers",
+            "1",
+            "--rule-timeout",
+            "60s",
+        ])
+        .args([
+            "--rules",
+            probes.to_str().unwrap(),
+            "--rules",
+            good.to_str().unwrap(),
+        ])
+        .args([
+            "--data-models",
+            models.to_str().unwrap(),
+            path.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let pid = loop {
+        if let Ok(text) = std::fs::read_to_string(&pid_file) {
+            if let Ok(pid) = text.trim().parse::<i32>() {
+                break pid;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker never reached the slow rule"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    // SAFETY: sending a signal to the worker process the rule reported.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+
+    let alerts: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let mut stopped: Vec<&str> = alerts
+        .iter()
+        .filter(|a| a["rule_id"] == "stop_logging")
+        .map(|a| a["event"]["eventID"].as_str().unwrap())
+        .collect();
+    stopped.sort();
+    assert_eq!(
+        stopped,
+        vec!["after-0000", "after-0001", "before-0000", "before-0001"]
+    );
+    // The killed rule still evaluated every other event of the batch on the new worker.
+    let slow_rule = alerts
+        .iter()
+        .find(|a| a["rule_id"] == "sleeps_when_asked")
+        .expect("alert");
+    assert_eq!(slow_rule["event_count"], 4);
+    let errors: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "rule_error")
+        .collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert_eq!(errors[0]["rule_id"], "sleeps_when_asked");
+    assert_eq!(errors[0]["event_id"], "slow-1");
+    assert!(
+        errors[0]["error"].as_str().unwrap().contains("SIGKILL"),
+        "{}",
+        errors[0]
+    );
 }
