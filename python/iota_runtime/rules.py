@@ -2,7 +2,9 @@
 a `results` match entry (WORKER_PROTOCOL.md, `batch`).
 
 Only `rule()` runs on every event; everything here beyond `Rule.__init__` runs only when
-`rule()` returned a truthy value, so it favours clarity over speed.
+`rule()` returned a truthy value, so it favours clarity over speed. `iota rules test`
+(testing.py) builds its verdicts on the same `Rule.match`, so a test and a batch judge a
+rule's functions by one set of rules.
 """
 
 import inspect
@@ -61,6 +63,8 @@ class Rule:
     """A rule module plus the metadata iota sent for it in `init`."""
 
     __slots__ = (
+        "spec",
+        "module",
         "index",
         "id",
         "panther",
@@ -73,6 +77,8 @@ class Rule:
     )
 
     def __init__(self, spec, module, max_length):
+        self.spec = spec
+        self.module = module
         self.index = spec["index"]
         self.id = str(spec["id"])
         self.panther = spec.get("kind") == "panther"
@@ -91,6 +97,11 @@ class Rule:
             self.default_title = self.id
         self.default_severity = normalise_severity(spec.get("severity")) or "INFO"
         self.max_length = max_length
+
+    def rebound(self):
+        """A fresh Rule over the same module and metadata, with its functions looked up again
+        (a test case's mocks may have replaced some of them)."""
+        return Rule(self.spec, self.module, self.max_length)
 
     def _clip(self, text):
         return clean_text(text[: self.max_length])

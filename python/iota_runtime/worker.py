@@ -21,6 +21,7 @@ from .event import PantherEvent
 from .failures import describe
 from .loader import import_file
 from .rules import Rule
+from .testing import not_imported, run_case
 
 REQUEST_FD, RESPONSE_FD, PROGRESS_FD = 3, 4, 5
 MAX_FRAME = 1 << 30
@@ -150,7 +151,8 @@ def _load_rules(specs, max_length, progress):
 
 
 class Worker:
-    """The state built by `init` and the evaluation of batches."""
+    """The state built by `init`, the evaluation of batches and the `test` and `inspect`
+    requests of the rule tooling."""
 
     def __init__(self, init, progress):
         self.progress = progress
@@ -163,6 +165,7 @@ class Worker:
         self.rules, self.import_errors = _load_rules(rule_specs, max_length, progress)
         self.rule_functions = [None if r is None else r.rule for r in self.rules]
         self.defined = frozenset(spec["index"] for spec in rule_specs)
+        self.import_failures = {e["index"]: e for e in self.import_errors}
 
     def ready(self):
         return {
@@ -220,6 +223,67 @@ class Worker:
         mark(progress, 8, -1, -1)
         return {"type": "results", "id": batch_id, "matches": matches, "errors": errors}
 
+    def run_test(self, message):
+        """Run a `test` message's cases and return its `test_results` message."""
+        test_id = message["id"]
+        index = message["rule"]
+        if type(index) is not int or index not in self.defined:
+            raise ProtocolError(f"test {test_id} names unknown rule index {index!r}")
+        cases = message["cases"]
+        _check_cases(test_id, cases)
+        rule = self.rules[index]
+        models = self.data_models
+        progress = self.progress
+        _BATCH_ID.pack_into(progress, 0, test_id)
+        _PAIR.pack_into(progress, 8, -1, -1)
+        results = []
+        for case_index, case in enumerate(cases):
+            _PAIR.pack_into(progress, 8, case_index, index)
+            if rule is None:
+                results.append(not_imported(case, self.import_failures[index]))
+            else:
+                raw = case["event"]
+                event = PantherEvent(raw, models.get(raw.get("p_log_type")))
+                results.append(run_case(rule, case, event))
+        _PAIR.pack_into(progress, 8, -1, -1)
+        return {"type": "test_results", "id": test_id, "rule": index, "cases": results}
+
+    def inspect(self):
+        """The `inspection` message: the public names of every imported rule module."""
+        return {
+            "type": "inspection",
+            "rules": {
+                str(rule.index): [
+                    name
+                    for name in vars(rule.module)
+                    if isinstance(name, str) and not name.startswith("_")
+                ]
+                for rule in self.rules
+                if rule is not None
+            },
+        }
+
+
+def _check_cases(test_id, cases):
+    """Raise ProtocolError unless `cases` is a list of well-formed test cases."""
+    if not isinstance(cases, list):
+        raise ProtocolError(f"test {test_id}: cases must be a list")
+    for position, case in enumerate(cases):
+        where = f"test {test_id}, case {position}"
+        if not isinstance(case, dict):
+            raise ProtocolError(f"{where} is not an object")
+        if type(case.get("expected")) is not bool:
+            raise ProtocolError(f"{where}: expected must be true or false")
+        if not isinstance(case.get("event"), dict):
+            raise ProtocolError(f"{where}: event must be an object")
+        mocks = case.get("mocks")
+        if mocks is None:
+            continue
+        if not isinstance(mocks, list) or not all(
+            isinstance(m, dict) and isinstance(m.get("name"), str) for m in mocks
+        ):
+            raise ProtocolError(f"{where}: mocks must be a list of objects with a string name")
+
 
 def serve(requests, response_fd, progress):
     """Answer frames until shutdown or the end of the request stream."""
@@ -259,6 +323,12 @@ def _answer(worker, frame, response_fd):
     kind = message.get("type")
     if kind == "batch":
         write_frame(response_fd, jsonio.dumps(worker.run_batch(message)))
+        return False
+    if kind == "test":
+        write_frame(response_fd, jsonio.dumps(worker.run_test(message)))
+        return False
+    if kind == "inspect":
+        write_frame(response_fd, jsonio.dumps(worker.inspect()))
         return False
     if kind == "shutdown":
         return True

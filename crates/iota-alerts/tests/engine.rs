@@ -25,6 +25,7 @@ fn rule(threshold: u32, period_minutes: u32, create_alert: bool) -> Rule {
         output_ids: vec![],
         summary_attributes: vec![],
         create_alert,
+        tests: vec![],
     }
 }
 

@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
 
 use crate::metadata::{DataModel, Mapping, Rule, RuleKind, Severity, YamlSpec, KNOWN_OTHER_KEYS};
+use crate::rule_tests::{parse_tests, plain_rule_tests};
 
 /// Where to look for rules and what goes on the workers' import path.
 #[derive(Clone, Debug, Default)]
@@ -30,8 +31,17 @@ pub struct LoadProblem {
     pub rule_id: Option<String>,
     pub file: PathBuf,
     pub message: String,
-    /// True when the rule could not be loaded at all (false for warnings such as unknown keys).
-    pub fatal: bool,
+    pub level: ProblemLevel,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProblemLevel {
+    /// The rule (or data model) could not be loaded at all.
+    Fatal,
+    /// The rule loads, but part of its definition is broken (e.g. a test case).
+    Error,
+    /// Worth knowing, harmless (e.g. an unknown metadata key).
+    Warning,
 }
 
 /// Every rule and data model found, in a stable order (sorted by path).
@@ -76,7 +86,7 @@ pub fn discover(sources: &RuleSources) -> RuleSet {
                 rule_id: None,
                 file: root.clone(),
                 message: "rule path does not exist".into(),
-                fatal: true,
+                level: ProblemLevel::Fatal,
             });
             continue;
         }
@@ -113,7 +123,7 @@ pub fn discover(sources: &RuleSources) -> RuleSet {
                     rule_id: None,
                     file: yaml.clone(),
                     message,
-                    fatal: true,
+                    level: ProblemLevel::Fatal,
                 });
                 continue;
             }
@@ -141,7 +151,7 @@ pub fn discover(sources: &RuleSources) -> RuleSet {
                                 "duplicate RuleID (also defined in {}); this one is ignored",
                                 first.display()
                             ),
-                            fatal: true,
+                            level: ProblemLevel::Fatal,
                         });
                         continue;
                     }
@@ -181,12 +191,24 @@ pub fn discover(sources: &RuleSources) -> RuleSet {
                     "duplicate rule id (also defined in {}); this one is ignored",
                     first.display()
                 ),
-                fatal: true,
+                level: ProblemLevel::Fatal,
             });
             continue;
         }
         ids.insert(id.clone(), py.clone());
-        set.rules.push(plain_rule(id, py));
+        let mut rule = plain_rule(id, py);
+        if let Some((tests_file, tests, broken)) = plain_rule_tests(&rule.file) {
+            rule.tests = tests;
+            for message in broken {
+                set.problems.push(LoadProblem {
+                    rule_id: Some(rule.id.clone()),
+                    file: tests_file.clone(),
+                    message,
+                    level: ProblemLevel::Error,
+                });
+            }
+        }
+        set.rules.push(rule);
     }
 
     set.rules
@@ -229,7 +251,7 @@ fn collect_files(
                         .map(Path::to_path_buf)
                         .unwrap_or_else(|| root.into()),
                     message: format!("cannot read: {err}"),
-                    fatal: false,
+                    level: ProblemLevel::Warning,
                 });
                 continue;
             }
@@ -303,7 +325,7 @@ fn panther_rule(
             rule_id,
             file: yaml.to_path_buf(),
             message,
-            fatal: true,
+            level: ProblemLevel::Fatal,
         });
     };
     let Some(id) = spec.rule_id.clone() else {
@@ -336,13 +358,26 @@ fn panther_rule(
             return None;
         }
     };
+    let mut tests = Vec::new();
+    if let Some(list) = &spec.tests {
+        let (parsed, broken) = parse_tests(list);
+        tests = parsed;
+        for message in broken {
+            problems.push(LoadProblem {
+                rule_id: Some(id.clone()),
+                file: yaml.to_path_buf(),
+                message,
+                level: ProblemLevel::Error,
+            });
+        }
+    }
     for key in spec.other.keys() {
         if !KNOWN_OTHER_KEYS.contains(&key.as_str()) {
             problems.push(LoadProblem {
                 rule_id: Some(id.clone()),
                 file: yaml.to_path_buf(),
                 message: format!("unknown key {key:?} ignored"),
-                fatal: false,
+                level: ProblemLevel::Warning,
             });
         }
     }
@@ -368,6 +403,7 @@ fn panther_rule(
         output_ids: spec.output_ids.unwrap_or_default(),
         summary_attributes: spec.summary_attributes.unwrap_or_default(),
         create_alert: spec.create_alert.unwrap_or(true),
+        tests,
     })
 }
 
@@ -402,7 +438,7 @@ fn data_model(
             rule_id: Some(id),
             file: yaml.to_path_buf(),
             message: format!("mapping {:?} needs exactly one of Path or Method", bad.name),
-            fatal: true,
+            level: ProblemLevel::Fatal,
         });
         return None;
     }
@@ -411,7 +447,7 @@ fn data_model(
             rule_id: Some(id),
             file: yaml.to_path_buf(),
             message: "mappings use Method but Filename is missing or does not exist".into(),
-            fatal: true,
+            level: ProblemLevel::Fatal,
         });
         return None;
     }
@@ -444,6 +480,7 @@ fn plain_rule(id: String, file: PathBuf) -> Rule {
         output_ids: Vec::new(),
         summary_attributes: Vec::new(),
         create_alert: true,
+        tests: Vec::new(),
     }
 }
 

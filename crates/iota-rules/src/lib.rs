@@ -4,12 +4,14 @@
 
 pub mod discovery;
 pub mod metadata;
+pub mod rule_tests;
 pub mod runtime;
 pub mod worker;
 
-pub use discovery::{discover, LoadProblem, RuleSet, RuleSources};
+pub use discovery::{discover, LoadProblem, ProblemLevel, RuleSet, RuleSources};
 pub use metadata::{DataModel, Rule, RuleKind, Severity};
+pub use rule_tests::{Mock, RuleTest};
 pub use worker::{
-    BatchEvent, BatchResults, DataModelError, Evaluator, ImportError, Match, RuleFailure, Worker,
-    WorkerConfig, WorkerError,
+    BatchEvent, BatchResults, CaseResult, DataModelError, Evaluator, ImportError, Match,
+    RuleFailure, Worker, WorkerConfig, WorkerError,
 };

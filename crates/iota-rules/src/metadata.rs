@@ -8,6 +8,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::rule_tests::RuleTest;
+
 /// Alert severity, ordered from least to most severe.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
@@ -91,6 +93,9 @@ pub struct Rule {
     pub output_ids: Vec<String>,
     pub summary_attributes: Vec<String>,
     pub create_alert: bool,
+    /// Test cases (`Tests:`, or `<rule>.tests.yml` for plain rules); not sent to workers.
+    #[serde(skip)]
+    pub tests: Vec<RuleTest>,
 }
 
 impl Rule {
@@ -148,6 +153,7 @@ pub(crate) struct YamlSpec {
     pub summary_attributes: Option<Vec<String>>,
     pub create_alert: Option<bool>,
     pub mappings: Option<Vec<YamlMapping>>,
+    pub tests: Option<serde_yaml::Value>,
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_yaml::Value>,
 }
@@ -164,7 +170,6 @@ pub(crate) struct YamlMapping {
 pub(crate) const KNOWN_OTHER_KEYS: &[&str] = &[
     "GlobalID",
     "Status",
-    "Tests",
     "InlineFilters",
     "Filter",
     "ScheduledQueries",

@@ -53,10 +53,132 @@ pub enum Command {
         Exit status: 0 when every input was read, 1 when an input could not be read (fully), \
         2 for usage or configuration errors.")]
     Scan(ScanArgs),
+
+    /// Rule tooling: run rule tests, list rules, validate a rule pack.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Run every test case of every rule (Panther `Tests:` or `<rule>.tests.yml`).
+    #[command(long_about = "Run every test case of every rule.\n\n\
+        Panther-form rules carry their cases in the YAML `Tests:` list (`Name`, \
+        `ExpectedResult`, `Log`, optional `Mocks` of `objectName`/`returnValue`, applied with \
+        unittest.mock to the rule's module); a plain-Python rule `x.py` reads them from \
+        `x.tests.yml` beside it (a `tests:` list of the same keys). Test events are normalized \
+        as real events are, so rules see the p_ fields.\n\n\
+        A case expecting true passes only when rule() is true AND every other function the \
+        rule defines runs without error and returns the right type; a case expecting false \
+        passes when rule() is false. Exit status: 0 when every case passed, 1 otherwise \
+        (also when a rule could not be loaded), 2 for usage errors.")]
+    Test(RulesTestArgs),
+
+    /// List rules: id, severity, log types, enabled, tests, threshold, dedup period.
+    List(RulesListArgs),
+
+    /// Check a rule pack without running it: metadata schema and unknown keys, duplicate
+    /// ids, missing files, import errors, data models, mocks naming missing functions.
+    Validate(RulesValidateArgs),
+}
+
+/// Which rules a `rules` subcommand looks at.
+#[derive(Debug, Args)]
+pub struct RuleSelection {
+    /// Rule files or directories (searched recursively) [default: the bundled pack].
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Same as PATH (repeatable), as Panther tooling spells it.
+    #[arg(long = "path", visible_alias = "rules", value_name = "DIR")]
+    pub path_options: Vec<PathBuf>,
+
+    /// Directory of helper modules put on the rules' import path (repeatable).
+    #[arg(
+        long = "helpers",
+        value_name = "DIR",
+        env = "IOTA_HELPERS",
+        value_delimiter = ','
+    )]
+    pub helpers: Vec<PathBuf>,
+
+    /// Directory of Panther data models for event.udm() (repeatable).
+    #[arg(
+        long = "data-models",
+        value_name = "DIR",
+        env = "IOTA_DATA_MODELS",
+        value_delimiter = ','
+    )]
+    pub data_models: Vec<PathBuf>,
+
+    /// Only rules whose metadata KEY has VALUE (repeatable, all must hold; VALUE may list
+    /// alternatives separated by commas). Keys: RuleID, Severity, LogTypes, Tags, Enabled,
+    /// Threshold, DedupPeriodMinutes, DisplayName.
+    #[arg(long = "filter", value_name = "KEY=VALUE")]
+    pub filters: Vec<String>,
+}
+
+impl RuleSelection {
+    pub fn rule_args(&self) -> RuleArgs {
+        RuleArgs {
+            rules: self
+                .paths
+                .iter()
+                .chain(&self.path_options)
+                .cloned()
+                .collect(),
+            helpers: self.helpers.clone(),
+            data_models: self.data_models.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct RulesTestArgs {
+    #[command(flatten)]
+    pub selection: RuleSelection,
+
+    /// Python 3 interpreter that runs the rules.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "IOTA_PYTHON",
+        default_value = "python3"
+    )]
+    pub python: PathBuf,
+
+    /// One JSON object per test case on stdout instead of the human report.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesListArgs {
+    #[command(flatten)]
+    pub selection: RuleSelection,
+
+    /// One JSON object per rule instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RulesValidateArgs {
+    #[command(flatten)]
+    pub selection: RuleSelection,
+
+    /// Python 3 interpreter used to import the rules.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "IOTA_PYTHON",
+        default_value = "python3"
+    )]
+    pub python: PathBuf,
 }
 
 /// Which rules to load and how to run them.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Default)]
 pub struct RuleArgs {
     /// Rule file or directory (repeatable; searched recursively). Default: the bundled pack.
     #[arg(
@@ -84,7 +206,11 @@ pub struct RuleArgs {
         value_delimiter = ','
     )]
     pub data_models: Vec<PathBuf>,
+}
 
+/// The pool of Python rule workers.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
     /// Python 3 interpreter that runs the rules.
     #[arg(
         long,
@@ -93,11 +219,7 @@ pub struct RuleArgs {
         default_value = "python3"
     )]
     pub python: PathBuf,
-}
 
-/// The pool of Python rule workers.
-#[derive(Debug, Args)]
-pub struct WorkerArgs {
     /// Number of Python rule workers [default: one per CPU core].
     #[arg(long, value_name = "N", env = "IOTA_WORKERS")]
     pub workers: Option<usize>,

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command};
+use cli::{Cli, Command, RulesCommand};
 
 /// A mistake in how iota was invoked or configured (exit status 2).
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +30,9 @@ fn main() -> ExitCode {
     let json_reports = cli.log_format.is_json();
     let result = match cli.command {
         Command::Scan(args) => commands::scan::run(args, json_reports),
+        Command::Rules(RulesCommand::Test(args)) => commands::rules::test::run(args),
+        Command::Rules(RulesCommand::List(args)) => commands::rules::list::run(args),
+        Command::Rules(RulesCommand::Validate(args)) => commands::rules::validate::run(args),
     };
     match result {
         Ok(status) => ExitCode::from(status),

@@ -15,9 +15,10 @@ use iota_alerts::RuleErrorRecord;
 
 use crate::terminal::write_stderr;
 
-/// Where rule errors go: stderr always, and a file when `--errors-out` is given.
+/// Where rule errors go: stderr (unless silent), and a file when `--errors-out` is given.
 pub struct ErrorReport {
     file: Option<Mutex<File>>,
+    to_stderr: bool,
     count: AtomicU64,
 }
 
@@ -35,15 +36,27 @@ impl ErrorReport {
         };
         Ok(ErrorReport {
             file,
+            to_stderr: true,
             count: AtomicU64::new(0),
         })
+    }
+
+    /// Counts rule errors without printing them (for commands that report them their way).
+    pub fn silent() -> Self {
+        ErrorReport {
+            file: None,
+            to_stderr: false,
+            count: AtomicU64::new(0),
+        }
     }
 
     pub fn rule_error(&self, record: &RuleErrorRecord) {
         self.count.fetch_add(1, Ordering::Relaxed);
         let mut line = serde_json::to_vec(record).expect("rule error serialises");
         line.push(b'\n');
-        write_stderr(&line);
+        if self.to_stderr {
+            write_stderr(&line);
+        }
         if let Some(file) = &self.file {
             let mut file = file.lock().unwrap();
             if let Err(err) = file.write_all(&line) {

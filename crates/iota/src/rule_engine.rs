@@ -1,6 +1,6 @@
 //! Loading rules and starting their Python workers, shared by every command that runs rules.
-//! Rule load problems and import errors are reported here, by rule name, as rule_error records.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -9,16 +9,17 @@ use anyhow::Context;
 
 use iota_alerts::RuleErrorRecord;
 use iota_rules::runtime::{default_cache_root, unpack_bundled_rules, unpack_runtime};
-use iota_rules::{discover, Evaluator, RuleSet, RuleSources, Worker, WorkerConfig};
+use iota_rules::{discover, Evaluator, ProblemLevel, RuleSet, RuleSources, Worker, WorkerConfig};
 
-use crate::cli::{RuleArgs, WorkerArgs};
+use crate::cli::RuleArgs;
 use crate::report::ErrorReport;
 use crate::UsageError;
 
-/// Finds the rules named on the command line (the bundled pack when none are).
-pub fn load_rules(args: &RuleArgs, errors: &ErrorReport) -> anyhow::Result<Arc<RuleSet>> {
-    let cache_root = default_cache_root();
+/// Finds the rules named on the command line (the bundled pack when none are). Problems with
+/// single rules are in the returned set's `problems`; only unusable arguments are errors.
+pub fn load_rules(args: &RuleArgs) -> anyhow::Result<RuleSet> {
     let rule_paths = if args.rules.is_empty() {
+        let cache_root = default_cache_root();
         vec![unpack_bundled_rules(&cache_root).with_context(|| {
             format!(
                 "cannot unpack the bundled rules under {} (set IOTA_RUNTIME_DIR to a writable directory)",
@@ -29,7 +30,7 @@ pub fn load_rules(args: &RuleArgs, errors: &ErrorReport) -> anyhow::Result<Arc<R
         for path in &args.rules {
             if !path.exists() {
                 return Err(UsageError(format!(
-                    "--rules {}: no such file or directory",
+                    "rule path {}: no such file or directory",
                     path.display()
                 ))
                 .into());
@@ -42,60 +43,75 @@ pub fn load_rules(args: &RuleArgs, errors: &ErrorReport) -> anyhow::Result<Arc<R
             return Err(UsageError(format!("{}: not a directory", dir.display())).into());
         }
     }
-    let set = discover(&RuleSources {
+    Ok(discover(&RuleSources {
         rule_paths,
         helper_dirs: args.helpers.clone(),
         data_model_dirs: args.data_models.clone(),
-    });
+    }))
+}
+
+/// Reports load problems: rules that could not be loaded as rule_error records, the rest as
+/// warnings.
+pub fn report_load_problems(set: &RuleSet, errors: &ErrorReport) {
     for problem in &set.problems {
-        let who = problem.rule_id.as_deref().unwrap_or("-");
-        if problem.fatal {
+        if problem.level == ProblemLevel::Fatal {
             errors.rule_error(&RuleErrorRecord::new(
                 problem.rule_id.clone(),
                 "load",
                 format!("{}: {}", problem.file.display(), problem.message),
             ));
         } else {
-            tracing::warn!(rule = who, file = %problem.file.display(), "{}", problem.message);
+            tracing::warn!(
+                rule = problem.rule_id.as_deref().unwrap_or("-"),
+                file = %problem.file.display(),
+                "{}",
+                problem.message
+            );
         }
     }
-    if set.enabled_count() == 0 {
-        tracing::warn!("no enabled rules were found; events will be decoded but not evaluated");
-    }
-    Ok(Arc::new(set))
 }
 
-/// Starts `--workers` Python workers in parallel and reports rules that failed to import.
-pub fn start_workers(
+/// How rule workers are run.
+pub struct WorkerSettings<'a> {
+    pub python: &'a Path,
+    pub rule_timeout: Duration,
+    /// Address-space limit per worker in bytes; 0 for none.
+    pub memory_bytes: u64,
+}
+
+/// Checks the interpreter and unpacks the runtime; no worker is started yet.
+pub fn evaluator(
     rules: Arc<RuleSet>,
-    python: &std::path::Path,
-    args: &WorkerArgs,
-    errors: &ErrorReport,
-) -> anyhow::Result<(Arc<Evaluator>, Vec<Worker>)> {
+    settings: &WorkerSettings<'_>,
+) -> anyhow::Result<Arc<Evaluator>> {
     let cache_root = default_cache_root();
-    let runtime_dir = unpack_runtime(&cache_root).with_context(|| {
+    let runtime_dir: PathBuf = unpack_runtime(&cache_root).with_context(|| {
         format!(
             "cannot unpack iota's Python runtime under {} (set IOTA_RUNTIME_DIR to a writable directory)",
             cache_root.display()
         )
     })?;
-    let memory = args.worker_memory.as_u64();
     let config = WorkerConfig {
-        python: python.to_path_buf(),
+        python: settings.python.to_path_buf(),
         runtime_dir,
-        batch_timeout: args.rule_timeout,
+        batch_timeout: settings.rule_timeout,
         startup_timeout: Duration::from_secs(120),
-        memory_limit_bytes: (memory > 0).then_some(memory),
+        memory_limit_bytes: (settings.memory_bytes > 0).then_some(settings.memory_bytes),
         max_string_length: 1000,
     };
-    let evaluator = Evaluator::new(rules, config).map_err(|e| UsageError(e.to_string()))?;
-    let count = args.workers.unwrap_or_else(default_parallelism).max(1);
+    Evaluator::new(rules, config).map_err(|e| UsageError(e.to_string()).into())
+}
+
+/// Starts `count` workers in parallel, then reports rules and data models that failed to
+/// load in Python (once, whichever worker found them).
+pub fn start_workers(
+    evaluator: &Arc<Evaluator>,
+    count: usize,
+    errors: &ErrorReport,
+) -> anyhow::Result<Vec<Worker>> {
     let workers = thread::scope(|scope| {
-        let handles: Vec<_> = (0..count)
-            .map(|n| {
-                let evaluator = &evaluator;
-                scope.spawn(move || evaluator.start_worker(&format!("worker-{n}")))
-            })
+        let handles: Vec<_> = (0..count.max(1))
+            .map(|n| scope.spawn(move || evaluator.start_worker(&format!("worker-{n}"))))
             .collect();
         handles
             .into_iter()
@@ -105,7 +121,7 @@ pub fn start_workers(
     for import in evaluator.import_errors() {
         let rule = &evaluator.rules().rules[import.rule];
         let mut record = RuleErrorRecord::new(Some(rule.id.clone()), "import", import.error);
-        record.traceback = import.traceback;
+        record.traceback = import.traceback.filter(|t| !t.is_empty());
         errors.rule_error(&record);
     }
     for problem in evaluator.data_model_errors() {
@@ -118,7 +134,7 @@ pub fn start_workers(
         python = evaluator.python_version(),
         "rule workers started"
     );
-    Ok((evaluator, workers))
+    Ok(workers)
 }
 
 pub fn default_parallelism() -> usize {

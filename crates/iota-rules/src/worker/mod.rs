@@ -20,10 +20,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use process::{Process, Progress};
-pub use protocol::{DataModelError, ImportError, Match, RuleFailure};
-use protocol::{InitMessage, PipeError, ReadyMessage, ResultsMessage};
+pub use protocol::{CaseResult, DataModelError, ImportError, Match, RuleFailure};
+use protocol::{
+    InitMessage, InspectionMessage, PipeError, ReadyMessage, ResultsMessage, TestCaseMessage,
+    TestMessage, TestResultsMessage,
+};
 
 use crate::discovery::RuleSet;
+use crate::rule_tests::RuleTest;
 
 /// How often a rule may take its worker down before it is disabled for the run.
 pub const MAX_RULE_STRIKES: u32 = 3;
@@ -343,20 +347,7 @@ impl Worker {
 
     /// Sends one batch frame and reads its results, starting the worker if needed.
     fn attempt(&mut self, batch_id: u64, frame: &[u8]) -> Result<ResultsMessage, AttemptFailure> {
-        if let Err(err) = self.ensure_started() {
-            return Err(AttemptFailure::Died(err.to_string()));
-        }
-        let deadline = Instant::now() + self.shared.config.batch_timeout;
-        let process = self.process.as_mut().expect("started");
-        let outcome = process
-            .pipes
-            .send(frame, deadline)
-            .and_then(|()| process.pipes.recv(deadline));
-        let payload = match outcome {
-            Ok(payload) => payload,
-            Err(PipeError::Timeout) => return Err(AttemptFailure::TimedOut),
-            Err(err) => return Err(AttemptFailure::Died(describe_death(process, err))),
-        };
+        let payload = self.request(frame)?;
         match serde_json::from_slice::<ResultsMessage>(&payload) {
             Ok(message) if message.id == batch_id => Ok(message),
             Ok(message) => Err(AttemptFailure::Died(format!(
@@ -367,6 +358,82 @@ impl Worker {
                 "unreadable worker answer: {err}"
             ))),
         }
+    }
+
+    /// One request frame, one answer frame, within the batch timeout.
+    fn request(&mut self, frame: &[u8]) -> Result<Vec<u8>, AttemptFailure> {
+        if let Err(err) = self.ensure_started() {
+            return Err(AttemptFailure::Died(err.to_string()));
+        }
+        let deadline = Instant::now() + self.shared.config.batch_timeout;
+        let process = self.process.as_mut().expect("started");
+        let outcome = process
+            .pipes
+            .send(frame, deadline)
+            .and_then(|()| process.pipes.recv(deadline));
+        match outcome {
+            Ok(payload) => Ok(payload),
+            Err(PipeError::Timeout) => Err(AttemptFailure::TimedOut),
+            Err(err) => Err(AttemptFailure::Died(describe_death(process, err))),
+        }
+    }
+
+    /// Runs one test case of `rule` (`iota rules test`). A case that takes the worker down
+    /// fails with the reason; the next case gets a fresh worker.
+    pub fn run_test(&mut self, rule: usize, test: &RuleTest, event_json: &[u8]) -> CaseResult {
+        let id = self.shared.next_batch_id.fetch_add(1, Ordering::Relaxed);
+        let event = std::str::from_utf8(event_json)
+            .ok()
+            .and_then(|s| serde_json::value::RawValue::from_string(s.to_owned()).ok());
+        let Some(event) = event else {
+            return CaseResult::failed(test, "the test event is not valid JSON".into());
+        };
+        let frame = serde_json::to_vec(&TestMessage {
+            kind: "test",
+            id,
+            rule,
+            cases: [TestCaseMessage {
+                name: &test.name,
+                expected: test.expected,
+                event: &event,
+                mocks: &test.mocks,
+            }],
+        })
+        .expect("test message serialises");
+        let failure = match self.request(&frame) {
+            Ok(payload) => match serde_json::from_slice::<TestResultsMessage>(&payload) {
+                Ok(message) if message.id == id => {
+                    if let Some(case) = message.cases.into_iter().next() {
+                        return case;
+                    }
+                    "the worker returned no result for this case".to_string()
+                }
+                Ok(message) => format!("worker answered request {} instead of {id}", message.id),
+                Err(err) => format!("unreadable worker answer: {err}"),
+            },
+            Err(failure) => failure.to_string(),
+        };
+        self.replace_process();
+        CaseResult::failed(test, format!("rule worker failed: {failure}"))
+    }
+
+    /// The public names each imported rule module defines (`iota rules validate`).
+    pub fn inspect(&mut self) -> Result<HashMap<usize, Vec<String>>, String> {
+        let payload = self
+            .request(br#"{"type":"inspect"}"#)
+            .map_err(|failure| failure.to_string())?;
+        let message: InspectionMessage = serde_json::from_slice(&payload)
+            .map_err(|err| format!("unreadable worker answer: {err}"))?;
+        message
+            .rules
+            .into_iter()
+            .map(|(index, names)| {
+                index
+                    .parse::<usize>()
+                    .map(|i| (i, names))
+                    .map_err(|_| format!("worker named rule index {index:?}"))
+            })
+            .collect()
     }
 
     /// Kills the current process (if any) and returns its last progress record.

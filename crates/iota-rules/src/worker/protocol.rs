@@ -8,6 +8,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::metadata::{DataModel, Rule, Severity};
+use crate::rule_tests::Mock;
 
 /// Frames larger than this are a protocol error (a worker gone wrong, not a real answer).
 const MAX_FRAME: usize = 1 << 30;
@@ -232,4 +233,66 @@ pub(crate) struct ResultsMessage {
     pub matches: Vec<Match>,
     #[serde(default)]
     pub errors: Vec<RuleFailure>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct TestMessage<'a> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub id: u64,
+    pub rule: usize,
+    pub cases: [TestCaseMessage<'a>; 1],
+}
+
+#[derive(Serialize)]
+pub(crate) struct TestCaseMessage<'a> {
+    pub name: &'a str,
+    pub expected: bool,
+    pub event: &'a serde_json::value::RawValue,
+    pub mocks: &'a [Mock],
+}
+
+#[derive(Deserialize)]
+pub(crate) struct TestResultsMessage {
+    pub id: u64,
+    #[serde(default)]
+    pub cases: Vec<CaseResult>,
+}
+
+/// The outcome of one rule test case, as `iota rules test --json` prints it.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct CaseResult {
+    pub name: String,
+    pub expected: bool,
+    /// What `rule()` returned; `None` when it raised (or never ran).
+    pub matched: Option<bool>,
+    pub passed: bool,
+    pub error: Option<String>,
+    pub traceback: Option<String>,
+    pub title: Option<String>,
+    pub dedup: Option<String>,
+    pub severity: Option<Severity>,
+    pub alert_context: Option<serde_json::Value>,
+}
+
+impl CaseResult {
+    pub(crate) fn failed(test: &crate::rule_tests::RuleTest, error: String) -> Self {
+        CaseResult {
+            name: test.name.clone(),
+            expected: test.expected,
+            matched: None,
+            passed: false,
+            error: Some(error),
+            traceback: None,
+            title: None,
+            dedup: None,
+            severity: None,
+            alert_context: None,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct InspectionMessage {
+    pub rules: std::collections::HashMap<String, Vec<String>>,
 }

@@ -1,6 +1,7 @@
 //! `iota scan`: local files or stdin through the pipeline once; alerts to the outputs when
 //! the scan ends (with final counts), rule errors and a summary on stderr.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Utc;
@@ -16,7 +17,9 @@ use iota_sources::expand_paths;
 use crate::cli::ScanArgs;
 use crate::pipeline::{self, Batch, Counters, EventMeta, PipelineConfig};
 use crate::report::{ErrorReport, ScanSummary};
-use crate::rule_engine::{default_parallelism, load_rules, start_workers};
+use crate::rule_engine::{
+    default_parallelism, evaluator, load_rules, report_load_problems, start_workers, WorkerSettings,
+};
 use crate::{terminal, UsageError};
 
 /// Returns the process exit status (0, or 1 when an input could not be read).
@@ -28,9 +31,21 @@ pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
     let (evaluator, workers) = if args.no_rules {
         (None, Vec::new())
     } else {
-        let rules = load_rules(&args.rules, &errors)?;
-        let (evaluator, workers) =
-            start_workers(rules, &args.rules.python, &args.workers, &errors)?;
+        let rules = load_rules(&args.rules)?;
+        report_load_problems(&rules, &errors);
+        if rules.enabled_count() == 0 {
+            tracing::warn!("no enabled rules were found; events are decoded but not evaluated");
+        }
+        let evaluator = evaluator(
+            Arc::new(rules),
+            &WorkerSettings {
+                python: &args.workers.python,
+                rule_timeout: args.workers.rule_timeout,
+                memory_bytes: args.workers.worker_memory.as_u64(),
+            },
+        )?;
+        let count = args.workers.workers.unwrap_or_else(default_parallelism);
+        let workers = start_workers(&evaluator, count, &errors)?;
         (Some(evaluator), workers)
     };
 
