@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from . import jsonio
 from .event import ImmutableList
 from .failures import clean_text, describe
+from .inline_filters import compile_filters
 
 SEVERITIES = frozenset(("INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"))
 
@@ -69,6 +70,7 @@ class Rule:
         "id",
         "panther",
         "rule",
+        "accepts",
         "functions",
         "severity_takes_event",
         "default_title",
@@ -83,6 +85,9 @@ class Rule:
         self.id = str(spec["id"])
         self.panther = spec.get("kind") == "panther"
         self.rule = module.rule
+        # The rule's InlineFilters as a predicate over the raw event, or None: an event it
+        # rejects is no match, and rule() is not called.
+        self.accepts = compile_filters(spec.get("inline_filters"))
         self.functions = {}
         for name in OPTIONAL_FUNCTIONS:
             function = getattr(module, name, None)

@@ -1,5 +1,5 @@
 """One test case of `iota rules test` (WORKER_PROTOCOL.md, `test`): the case's mocks, the
-rule's verdict and the pass criteria of SPEC 3.3.
+rule's InlineFilters and verdict, and the pass criteria of SPEC 3.3.
 
 What a case makes of the functions other than `rule()` is exactly what a batch makes of them:
 the values and the first failure both come from `Rule.match` and its error entries.
@@ -88,6 +88,11 @@ def run_case(rule, case, event):
             return _result(case, error=failure, traceback="")
         if mocks:
             rule = rule.rebound()  # a mock may have replaced rule(), title(), ...
+        if rule.accepts is not None and not rule.accepts(event._d):
+            if not expected:
+                return _result(case, matched=False)
+            error = "the event does not pass the rule's InlineFilters, expected True"
+            return _result(case, matched=False, error=error, traceback="")
         try:
             value = rule.rule(event)
             matched = bool(value)

@@ -15,7 +15,7 @@ import struct
 import sys
 import traceback
 
-from . import jsonio
+from . import inference, jsonio
 from .datamodel import DataModel, compile_path
 from .event import PantherEvent
 from .failures import describe
@@ -123,7 +123,8 @@ def _load_data_models(specs):
 
 
 def _load_rules(specs, max_length, progress):
-    """Rules indexed by their `index` (None where absent or failed) and the import errors."""
+    """Rules indexed by their `index` (None where absent or failed), the import errors and
+    the `inferred_filters` of the `ready` message."""
     seen = set()
     for spec in specs:
         index = spec.get("index")
@@ -132,6 +133,7 @@ def _load_rules(specs, max_length, progress):
         seen.add(index)
     rules = [None] * (max(seen, default=-1) + 1)
     errors = []
+    inferred = {}
     for spec in specs:
         index = spec["index"]
         _PAIR.pack_into(progress, 8, -1, index)
@@ -146,8 +148,36 @@ def _load_rules(specs, max_length, progress):
         except BaseException as exc:
             error, trace = describe(exc)
             errors.append({"index": index, "error": error, "traceback": trace})
+            continue
+        if not spec.get("declared_filter"):
+            cond = _infer(spec["file"])
+            if cond is not None:
+                inferred[str(index)] = cond
     _PAIR.pack_into(progress, 8, -1, -1)
-    return rules, errors
+    return rules, errors, inferred
+
+
+def _infer(path):
+    """The inferred prefilter of the rule file at `path`, or None."""
+    try:
+        return inference.infer_file(path)
+    except Exception:  # an optimisation only: a rule it trips over just runs on every event
+        traceback.print_exc()
+        return None
+
+
+def _entry_point(rule):
+    """What a batch calls for `rule`: rule() itself, or for a rule with InlineFilters rule()
+    behind them (an event they reject is no match). Rules without them pay nothing."""
+    accepts = rule.accepts
+    if accepts is None:
+        return rule.rule
+    function = rule.rule
+
+    def filtered(event):
+        return accepts(event._d) and function(event)
+
+    return filtered
 
 
 class Worker:
@@ -162,8 +192,10 @@ class Worker:
         sys.path[0:0] = [str(p) for p in init.get("paths") or []]
         self.data_models, self.data_model_errors = _load_data_models(init.get("data_models") or [])
         rule_specs = init.get("rules") or []
-        self.rules, self.import_errors = _load_rules(rule_specs, max_length, progress)
-        self.rule_functions = [None if r is None else r.rule for r in self.rules]
+        self.rules, self.import_errors, self.inferred_filters = _load_rules(
+            rule_specs, max_length, progress
+        )
+        self.rule_functions = [None if r is None else _entry_point(r) for r in self.rules]
         self.defined = frozenset(spec["index"] for spec in rule_specs)
         self.import_failures = {e["index"]: e for e in self.import_errors}
 
@@ -174,6 +206,7 @@ class Worker:
             "json": jsonio.NAME,
             "import_errors": self.import_errors,
             "data_model_errors": self.data_model_errors,
+            "inferred_filters": self.inferred_filters,
         }
 
     def run_batch(self, batch):

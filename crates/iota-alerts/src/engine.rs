@@ -6,7 +6,8 @@
 //! (UTC epoch). Event time, not wall-clock time, so that replaying old logs behaves like live
 //! processing; aligned, so that the outcome does not depend on the order in which parallel
 //! threads (or replicas) see the matches. The representative event of an alert (its title,
-//! context and `event`) is the earliest matching event of the window.
+//! context and `event`) is the earliest matching event of the window (ties broken by the
+//! smallest eventID).
 
 use std::collections::{HashMap, HashSet};
 
@@ -25,6 +26,9 @@ pub struct RuleMatch<'a> {
     /// The normalized event JSON.
     pub event_json: &'a [u8],
     pub event_time: DateTime<Utc>,
+    /// Breaks ties between matches of the same event time, so that the representative does
+    /// not depend on processing order.
+    pub event_id: Option<&'a str>,
     pub log_type: &'a str,
     pub source: &'a SourceRef,
 }
@@ -66,6 +70,7 @@ struct Window {
 
 /// The parts of an alert taken from its earliest matching event.
 struct Representative {
+    event_id: Option<String>,
     result: Match,
     rule: Rule,
     event: Box<RawValue>,
@@ -98,7 +103,9 @@ impl AlertEngine {
         if let Some(unique) = &m.result.unique {
             window.uniques.insert(unique.clone());
         }
-        if m.event_time < window.first_seen {
+        if (m.event_time, m.event_id)
+            < (window.first_seen, window.representative.event_id.as_deref())
+        {
             window.first_seen = m.event_time;
             window.representative = Representative::of(&m);
         }
@@ -152,6 +159,7 @@ impl Representative {
             .and_then(|s| RawValue::from_string(s.to_owned()).ok())
             .unwrap_or_else(|| RawValue::from_string("null".into()).expect("valid JSON"));
         Representative {
+            event_id: m.event_id.map(str::to_string),
             result: m.result.clone(),
             rule: m.rule.clone(),
             event,

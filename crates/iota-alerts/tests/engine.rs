@@ -26,6 +26,8 @@ fn rule(threshold: u32, period_minutes: u32, create_alert: bool) -> Rule {
         summary_attributes: vec![],
         create_alert,
         tests: vec![],
+        filter: None,
+        inline_filters: None,
     }
 }
 

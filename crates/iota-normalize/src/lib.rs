@@ -15,6 +15,7 @@
 //! recognises and extracts), `indicators` (collection and AWS value tests), `fields` (the
 //! `p_` values and writing them), `dedup` (the eventID window).
 
+mod capture;
 mod dedup;
 mod fields;
 mod indicators;
@@ -23,6 +24,7 @@ mod walk;
 
 use chrono::{DateTime, Utc};
 
+pub use capture::{CapturePlan, Captured};
 pub use dedup::DedupWindow;
 
 /// Where events come from; becomes `p_source_id` and `p_source_label`.
@@ -91,6 +93,18 @@ impl Normalizer {
         raw: &[u8],
         parse_time: DateTime<Utc>,
     ) -> Result<NormalizedEvent, NormalizeError> {
+        let parsed = self.parse(raw, &CapturePlan::default())?;
+        Ok(self.finish(parsed, parse_time))
+    }
+
+    /// The first half of [`Normalizer::normalize`]: parses and classifies `raw` and captures
+    /// the fields `plan` names, so a caller can decide whether the event goes on before
+    /// paying for [`Normalizer::finish`].
+    pub fn parse<'a>(
+        &self,
+        raw: &'a [u8],
+        plan: &CapturePlan,
+    ) -> Result<ParsedEvent<'a>, NormalizeError> {
         let raw = raw.trim_ascii();
         let json = std::str::from_utf8(raw).map_err(|e| NormalizeError::InvalidJson {
             reason: format!("invalid UTF-8 at byte {}", e.valid_up_to()),
@@ -99,11 +113,21 @@ impl Normalizer {
         if raw.first().is_some_and(|&b| b != b'{') {
             return Err(NormalizeError::NotAnObject);
         }
-        let event = log_types::classify(json)?;
+        let (classified, captured) = log_types::classify(json, plan)?;
+        Ok(ParsedEvent {
+            raw,
+            classified,
+            captured,
+        })
+    }
+
+    /// The second half of [`Normalizer::normalize`]: the event with its `p_` fields.
+    pub fn finish(&self, parsed: ParsedEvent<'_>, parse_time: DateTime<Utc>) -> NormalizedEvent {
+        let event = parsed.classified;
         let event_time = event.event_time.unwrap_or(parse_time);
         let indicators = event.indicators.sorted();
         let json = fields::append(
-            raw,
+            parsed.raw,
             &fields::Fields {
                 log_type: event.log_type,
                 event_time: &event_time,
@@ -113,12 +137,39 @@ impl Normalizer {
                 indicators: &indicators,
             },
         );
-        Ok(NormalizedEvent {
+        NormalizedEvent {
             json,
             log_type: event.log_type,
             event_id: event.event_id,
             event_time,
             event_time_fallback: event.event_time.is_none(),
-        })
+        }
+    }
+}
+
+/// An event parsed and classified, before its `p_` fields are written.
+pub struct ParsedEvent<'a> {
+    raw: &'a [u8],
+    classified: log_types::Classified<'a>,
+    captured: Vec<Captured<'a>>,
+}
+
+impl<'a> ParsedEvent<'a> {
+    pub fn log_type(&self) -> &'static str {
+        self.classified.log_type
+    }
+
+    pub fn event_id(&self) -> Option<&str> {
+        self.classified.event_id.as_deref()
+    }
+
+    /// The event's own time; `None` when missing or invalid (the parse time is used then).
+    pub fn event_time(&self) -> Option<DateTime<Utc>> {
+        self.classified.event_time
+    }
+
+    /// The values of the capture plan's paths, in its order.
+    pub fn captured(&self) -> &[Captured<'a>] {
+        &self.captured
     }
 }

@@ -1,5 +1,6 @@
 //! The single streaming parse of one event: sonic-rs tokenizes the JSON and this module hands
-//! every object key and string leaf to a [`LogType`], without building a document tree.
+//! every object key and leaf value to a [`Sink`] (a log type, the prefilter's field
+//! captures), without building a document tree.
 //!
 //! Why not `sonic_rs::Value`: on the seed CloudTrail data, building a `Value` and walking it
 //! afterwards cost about 1.5x this visitor, which looks at each value while it is parsed.
@@ -13,8 +14,6 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
-
-use crate::log_types::LogType;
 
 /// A string value or key from the event.
 ///
@@ -61,16 +60,78 @@ impl<'de, 'a> Text<'de, 'a> {
     }
 }
 
+/// A non-string leaf value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Scalar {
+    Bool(bool),
+    Number(f64),
+    Null,
+}
+
+/// What the streaming parse reports to: every key (as the context of its value), array, and
+/// leaf value.
+///
+/// `Ctx` is the sink's own small `Copy` notion of "where am I" (e.g. "inside
+/// `userIdentity.sessionContext`"), handed back with each value, so that paths are recognised
+/// without the parser allocating or remembering them.
+pub(crate) trait Sink<'de> {
+    type Ctx: Copy;
+
+    /// The context of the top-level object.
+    fn root() -> Self::Ctx;
+
+    /// The context of the value under `key` in an object whose context is `parent`.
+    fn child(&mut self, parent: Self::Ctx, key: &str) -> Self::Ctx;
+
+    /// The context of the elements of an array whose context is `parent`.
+    fn element(&mut self, parent: Self::Ctx) -> Self::Ctx;
+
+    /// A string value.
+    fn string(&mut self, ctx: Self::Ctx, value: Text<'de, '_>);
+
+    /// A number, boolean or null.
+    fn scalar(&mut self, _ctx: Self::Ctx, _value: Scalar) {}
+}
+
+/// Two sinks fed by one parse.
+pub(crate) struct Both<'a, A, B>(pub &'a mut A, pub &'a mut B);
+
+impl<'de, A: Sink<'de>, B: Sink<'de>> Sink<'de> for Both<'_, A, B> {
+    type Ctx = (A::Ctx, B::Ctx);
+
+    fn root() -> Self::Ctx {
+        (A::root(), B::root())
+    }
+
+    fn child(&mut self, parent: Self::Ctx, key: &str) -> Self::Ctx {
+        (self.0.child(parent.0, key), self.1.child(parent.1, key))
+    }
+
+    fn element(&mut self, parent: Self::Ctx) -> Self::Ctx {
+        (self.0.element(parent.0), self.1.element(parent.1))
+    }
+
+    fn string(&mut self, ctx: Self::Ctx, value: Text<'de, '_>) {
+        self.0.string(ctx.0, value);
+        self.1.string(ctx.1, value);
+    }
+
+    fn scalar(&mut self, ctx: Self::Ctx, value: Scalar) {
+        self.0.scalar(ctx.0, value);
+        self.1.scalar(ctx.1, value);
+    }
+}
+
 /// Deepest nesting of objects and arrays accepted, the top-level object included.
 pub(crate) const MAX_NESTING: usize = 64;
 
 /// Parses `json` completely (syntax, nesting, trailing characters; the caller has checked
-/// UTF-8) while feeding `log_type` every key and string leaf.
-pub(crate) fn walk<'de, L: LogType<'de>>(json: &'de str, log_type: &mut L) -> sonic_rs::Result<()> {
+/// UTF-8) while feeding `sink` every key and leaf value.
+pub(crate) fn walk<'de, S: Sink<'de>>(json: &'de str, sink: &mut S) -> sonic_rs::Result<()> {
     let mut de = sonic_rs::Deserializer::from_str(json);
     Node {
-        log_type,
-        ctx: L::root(),
+        sink,
+        ctx: S::root(),
         depth: 0,
     }
     .deserialize(&mut de)?;
@@ -78,14 +139,14 @@ pub(crate) fn walk<'de, L: LogType<'de>>(json: &'de str, log_type: &mut L) -> so
 }
 
 /// One value being parsed, with where it sits in the event (in the log type's terms).
-struct Node<'s, 'de, L: LogType<'de>> {
-    log_type: &'s mut L,
-    ctx: L::Ctx,
+struct Node<'s, 'de, S: Sink<'de>> {
+    sink: &'s mut S,
+    ctx: S::Ctx,
     /// Objects and arrays around this value.
     depth: usize,
 }
 
-impl<'de, L: LogType<'de>> Node<'_, 'de, L> {
+impl<'de, S: Sink<'de>> Node<'_, 'de, S> {
     /// The depth of this value's children, if they may be parsed.
     fn nested<E: serde::de::Error>(&self) -> Result<usize, E> {
         if self.depth < MAX_NESTING {
@@ -98,7 +159,7 @@ impl<'de, L: LogType<'de>> Node<'_, 'de, L> {
     }
 }
 
-impl<'de, L: LogType<'de>> DeserializeSeed<'de> for Node<'_, 'de, L> {
+impl<'de, S: Sink<'de>> DeserializeSeed<'de> for Node<'_, 'de, S> {
     type Value = ();
 
     fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
@@ -106,7 +167,7 @@ impl<'de, L: LogType<'de>> DeserializeSeed<'de> for Node<'_, 'de, L> {
     }
 }
 
-impl<'de, L: LogType<'de>> Visitor<'de> for Node<'_, 'de, L> {
+impl<'de, S: Sink<'de>> Visitor<'de> for Node<'_, 'de, S> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -114,23 +175,23 @@ impl<'de, L: LogType<'de>> Visitor<'de> for Node<'_, 'de, L> {
     }
 
     fn visit_borrowed_str<E>(self, value: &'de str) -> Result<(), E> {
-        self.log_type.string(self.ctx, Text::Input(value));
+        self.sink.string(self.ctx, Text::Input(value));
         Ok(())
     }
 
     fn visit_str<E>(self, value: &str) -> Result<(), E> {
-        self.log_type.string(self.ctx, Text::Scratch(value));
+        self.sink.string(self.ctx, Text::Scratch(value));
         Ok(())
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let depth = self.nested()?;
         while let Some(ctx) = map.next_key_seed(Key {
-            log_type: &mut *self.log_type,
+            sink: &mut *self.sink,
             parent: self.ctx,
         })? {
             map.next_value_seed(Node {
-                log_type: &mut *self.log_type,
+                sink: &mut *self.sink,
                 ctx,
                 depth,
             })?;
@@ -140,10 +201,10 @@ impl<'de, L: LogType<'de>> Visitor<'de> for Node<'_, 'de, L> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let depth = self.nested()?;
-        let ctx = self.log_type.element(self.ctx);
+        let ctx = self.sink.element(self.ctx);
         while seq
             .next_element_seed(Node {
-                log_type: &mut *self.log_type,
+                sink: &mut *self.sink,
                 ctx,
                 depth,
             })?
@@ -152,51 +213,55 @@ impl<'de, L: LogType<'de>> Visitor<'de> for Node<'_, 'de, L> {
         Ok(())
     }
 
-    // Numbers, booleans and null carry no indicator in any log type so far.
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+    fn visit_bool<E>(self, value: bool) -> Result<(), E> {
+        self.sink.scalar(self.ctx, Scalar::Bool(value));
         Ok(())
     }
 
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+    fn visit_i64<E>(self, value: i64) -> Result<(), E> {
+        self.sink.scalar(self.ctx, Scalar::Number(value as f64));
         Ok(())
     }
 
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+    fn visit_u64<E>(self, value: u64) -> Result<(), E> {
+        self.sink.scalar(self.ctx, Scalar::Number(value as f64));
         Ok(())
     }
 
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+    fn visit_f64<E>(self, value: f64) -> Result<(), E> {
+        self.sink.scalar(self.ctx, Scalar::Number(value));
         Ok(())
     }
 
     fn visit_unit<E>(self) -> Result<(), E> {
+        self.sink.scalar(self.ctx, Scalar::Null);
         Ok(())
     }
 }
 
 /// An object key: turned into the context of its value right away, so that keys with
 /// escapes (decoded into scratch space) need no copy.
-struct Key<'s, 'de, L: LogType<'de>> {
-    log_type: &'s mut L,
-    parent: L::Ctx,
+struct Key<'s, 'de, S: Sink<'de>> {
+    sink: &'s mut S,
+    parent: S::Ctx,
 }
 
-impl<'de, L: LogType<'de>> DeserializeSeed<'de> for Key<'_, 'de, L> {
-    type Value = L::Ctx;
+impl<'de, S: Sink<'de>> DeserializeSeed<'de> for Key<'_, 'de, S> {
+    type Value = S::Ctx;
 
-    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<L::Ctx, D::Error> {
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> Result<S::Ctx, D::Error> {
         de.deserialize_str(self)
     }
 }
 
-impl<'de, L: LogType<'de>> Visitor<'de> for Key<'_, 'de, L> {
-    type Value = L::Ctx;
+impl<'de, S: Sink<'de>> Visitor<'de> for Key<'_, 'de, S> {
+    type Value = S::Ctx;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an object key")
     }
 
-    fn visit_str<E>(self, key: &str) -> Result<L::Ctx, E> {
-        Ok(self.log_type.child(self.parent, key))
+    fn visit_str<E>(self, key: &str) -> Result<S::Ctx, E> {
+        Ok(self.sink.child(self.parent, key))
     }
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
+use crate::filter;
 use crate::metadata::{DataModel, Mapping, Rule, RuleKind, Severity, YamlSpec, KNOWN_OTHER_KEYS};
 use crate::rule_tests::{parse_tests, plain_rule_tests};
 
@@ -358,6 +359,22 @@ fn panther_rule(
             return None;
         }
     };
+    let filter = match spec.filter.as_ref().map(filter::from_filter_key) {
+        Some(Ok(condition)) => Some(condition),
+        Some(Err(message)) => {
+            fail(Some(id), message);
+            return None;
+        }
+        None => None,
+    };
+    let inline_filters = match spec.inline_filters.as_ref().map(serde_json::to_value) {
+        Some(Ok(value)) => Some(value),
+        Some(Err(err)) => {
+            fail(Some(id), format!("InlineFilters: {err}"));
+            return None;
+        }
+        None => None,
+    };
     let mut tests = Vec::new();
     if let Some(list) = &spec.tests {
         let (parsed, broken) = parse_tests(list);
@@ -404,6 +421,8 @@ fn panther_rule(
         summary_attributes: spec.summary_attributes.unwrap_or_default(),
         create_alert: spec.create_alert.unwrap_or(true),
         tests,
+        filter,
+        inline_filters,
     })
 }
 
@@ -481,6 +500,8 @@ fn plain_rule(id: String, file: PathBuf) -> Rule {
         summary_attributes: Vec::new(),
         create_alert: true,
         tests: Vec::new(),
+        filter: None,
+        inline_filters: None,
     }
 }
 

@@ -3,15 +3,19 @@
 //! evaluate them ([`worker`]).
 
 pub mod discovery;
+pub mod filter;
 pub mod metadata;
+pub mod prefilter;
 pub mod rule_tests;
 pub mod runtime;
 pub mod worker;
 
 pub use discovery::{discover, LoadProblem, ProblemLevel, RuleSet, RuleSources};
+pub use filter::Condition;
 pub use metadata::{DataModel, Rule, RuleKind, Severity};
+pub use prefilter::{Candidates, Prefilter};
 pub use rule_tests::{Mock, RuleTest};
 pub use worker::{
-    BatchEvent, BatchResults, CaseResult, DataModelError, Evaluator, ImportError, Match,
-    RuleFailure, Worker, WorkerConfig, WorkerError,
+    BatchEvent, BatchResults, CaseResult, DataModelError, EffectiveFilter, Evaluator, FilterOrigin,
+    ImportError, Match, RuleFailure, Worker, WorkerConfig, WorkerError,
 };

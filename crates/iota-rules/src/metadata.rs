@@ -8,6 +8,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::filter::Condition;
 use crate::rule_tests::RuleTest;
 
 /// Alert severity, ordered from least to most severe.
@@ -96,6 +97,11 @@ pub struct Rule {
     /// Test cases (`Tests:`, or `<rule>.tests.yml` for plain rules); not sent to workers.
     #[serde(skip)]
     pub tests: Vec<RuleTest>,
+    /// iota's `Filter:` prefilter, as declared.
+    #[serde(skip)]
+    pub filter: Option<Condition>,
+    /// Panther `InlineFilters` as written; the worker applies them before `rule()`.
+    pub inline_filters: Option<serde_json::Value>,
 }
 
 impl Rule {
@@ -154,6 +160,8 @@ pub(crate) struct YamlSpec {
     pub create_alert: Option<bool>,
     pub mappings: Option<Vec<YamlMapping>>,
     pub tests: Option<serde_yaml::Value>,
+    pub filter: Option<serde_yaml::Value>,
+    pub inline_filters: Option<serde_yaml::Value>,
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_yaml::Value>,
 }
@@ -170,8 +178,6 @@ pub(crate) struct YamlMapping {
 pub(crate) const KNOWN_OTHER_KEYS: &[&str] = &[
     "GlobalID",
     "Status",
-    "InlineFilters",
-    "Filter",
     "ScheduledQueries",
     "Suppressions",
     "Detection",

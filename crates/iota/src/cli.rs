@@ -287,6 +287,11 @@ pub struct ScanArgs {
     #[arg(long)]
     pub no_progress: bool,
 
+    /// Send every event to every rule of its log type instead of only to the rules whose
+    /// prefilter it passes (for comparing results and measuring the prefilter).
+    #[arg(long)]
+    pub no_prefilter: bool,
+
     /// Decode and normalize only; run no rules (for measuring the decode floor).
     #[arg(long, hide = true)]
     pub no_rules: bool,

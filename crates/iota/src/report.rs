@@ -80,6 +80,10 @@ pub struct ScanSummary {
     pub input_errors: u64,
     pub bytes: u64,
     pub events: u64,
+    /// Events some rule's prefilter let through to Python.
+    pub events_to_rules: u64,
+    /// (event, rule) pairs handed to Python.
+    pub rule_evaluations: u64,
     pub malformed: u64,
     pub duplicates: u64,
     pub rules: usize,
@@ -147,8 +151,9 @@ impl ScanSummary {
                 .iec()
         );
         text += &format!(
-            "  rules:  {} rules, {} matches, {} alerts, {} signals, {} below threshold, {} rule errors\n",
-            self.rules, self.matches, self.alerts, self.signals, self.below_threshold, self.rule_errors
+            "  rules:  {} rules, {} events to rules ({} evaluations), {} matches, {} alerts, {} signals, {} below threshold, {} rule errors\n",
+            self.rules,
+            self.events_to_rules, self.rule_evaluations, self.matches, self.alerts, self.signals, self.below_threshold, self.rule_errors
         );
         if self.alerts_suppressed > 0 || self.worker_restarts > 0 || self.skipped_evaluations > 0 {
             text += &format!(

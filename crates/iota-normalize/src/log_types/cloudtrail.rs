@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use super::{Classified, LogType};
 use crate::fields::parse_rfc3339;
 use crate::indicators::{is_account_id, is_host_name, is_ip, Arn, Indicators, Kind};
-use crate::walk::Text;
+use crate::walk::{Sink, Text};
 
 /// The scan of one event.
 #[derive(Default)]
@@ -64,7 +64,7 @@ pub(crate) struct Ctx {
     in_payload: bool,
 }
 
-impl<'de> LogType<'de> for CloudTrail<'de> {
+impl<'de> Sink<'de> for CloudTrail<'de> {
     type Ctx = Ctx;
 
     fn root() -> Ctx {
@@ -132,7 +132,9 @@ impl<'de> LogType<'de> for CloudTrail<'de> {
         }
         self.indicators.any_aws_value(value);
     }
+}
 
+impl<'de> LogType<'de> for CloudTrail<'de> {
     fn finish(self) -> Option<Classified<'de>> {
         self.is_cloudtrail.then_some(Classified {
             log_type: "AWS.CloudTrail",

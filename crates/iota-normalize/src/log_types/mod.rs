@@ -10,8 +10,9 @@ mod cloudtrail;
 
 use chrono::{DateTime, Utc};
 
+use crate::capture::{CapturePlan, Captured, Captures};
 use crate::indicators::Indicators;
-use crate::walk::{walk, Text};
+use crate::walk::{walk, Both, Sink};
 use crate::NormalizeError;
 
 /// What a log type learned from one event it recognised.
@@ -24,35 +25,22 @@ pub(crate) struct Classified<'de> {
     pub(crate) indicators: Indicators<'de>,
 }
 
-/// One log type, fed by the streaming parse of an event (see `walk`).
-///
-/// The parser tells it the key of every value it enters ([`LogType::child`]) and every string
-/// leaf ([`LogType::string`]). `Ctx` is the log type's own small `Copy` notion of "where am
-/// I" (e.g. "inside `userIdentity.sessionContext`"), handed back with each value, so that
-/// paths are recognised without the parser allocating or remembering them.
-pub(crate) trait LogType<'de> {
-    type Ctx: Copy;
-
-    /// The context of the top-level object.
-    fn root() -> Self::Ctx;
-
-    /// The context of the value under `key` in an object whose context is `parent`.
-    fn child(&mut self, parent: Self::Ctx, key: &str) -> Self::Ctx;
-
-    /// The context of the elements of an array whose context is `parent`.
-    fn element(&mut self, parent: Self::Ctx) -> Self::Ctx;
-
-    /// A string value.
-    fn string(&mut self, ctx: Self::Ctx, value: Text<'de, '_>);
-
+/// One log type, fed by the streaming parse of an event (see `walk`): it sees every key and
+/// value as a [`Sink`] and says at the end whether the event was one of its own.
+pub(crate) trait LogType<'de>: Sink<'de> {
     /// After the whole event was parsed: `Some` when it is of this log type.
     fn finish(self) -> Option<Classified<'de>>;
 }
 
 /// Parses `json` (one JSON object, UTF-8 already checked) once and returns what the log type
-/// that recognises it found.
-pub(crate) fn classify(json: &str) -> Result<Classified<'_>, NormalizeError> {
+/// that recognises it found, and the values of the fields `plan` asks for.
+pub(crate) fn classify<'de>(
+    json: &'de str,
+    plan: &CapturePlan,
+) -> Result<(Classified<'de>, Vec<Captured<'de>>), NormalizeError> {
     let mut cloudtrail = cloudtrail::CloudTrail::default();
-    walk(json, &mut cloudtrail).map_err(NormalizeError::invalid_json)?;
-    cloudtrail.finish().ok_or(NormalizeError::UnknownLogType)
+    let mut captures = Captures::new(plan);
+    walk(json, &mut Both(&mut cloudtrail, &mut captures)).map_err(NormalizeError::invalid_json)?;
+    let classified = cloudtrail.finish().ok_or(NormalizeError::UnknownLogType)?;
+    Ok((classified, captures.into_values()))
 }

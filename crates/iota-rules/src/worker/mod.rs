@@ -22,11 +22,13 @@ use std::time::{Duration, Instant};
 use process::{Process, Progress};
 pub use protocol::{CaseResult, DataModelError, ImportError, Match, RuleFailure};
 use protocol::{
-    InitMessage, InspectionMessage, PipeError, ReadyMessage, ResultsMessage, TestCaseMessage,
-    TestMessage, TestResultsMessage,
+    InitMessage, InitRule, InspectionMessage, PipeError, ReadyMessage, ResultsMessage,
+    TestCaseMessage, TestMessage, TestResultsMessage,
 };
 
 use crate::discovery::RuleSet;
+use crate::filter::{self, Condition};
+use crate::prefilter::{Prefilter, PrefilterRule};
 use crate::rule_tests::RuleTest;
 
 /// How often a rule may take its worker down before it is disabled for the run.
@@ -57,6 +59,25 @@ pub enum WorkerError {
     Spawn(#[from] std::io::Error),
     #[error("rule worker failed during start-up: {0}")]
     Startup(String),
+}
+
+/// Where a rule's prefilter comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FilterOrigin {
+    /// The rule's `Filter:` key.
+    Declared,
+    /// The part of its Panther `InlineFilters` Rust can evaluate.
+    InlineFilters,
+    /// Proven from its Python source by the worker.
+    Inferred,
+}
+
+/// A rule's prefilter and where it came from.
+#[derive(Clone, Debug)]
+pub struct EffectiveFilter {
+    pub condition: Condition,
+    pub origins: Vec<FilterOrigin>,
 }
 
 /// One event handed to the rules, with the indexes of the rules to run on it. Events of the
@@ -90,6 +111,8 @@ pub struct Evaluator {
     import_errors: Mutex<Vec<ImportError>>,
     /// Data model problems, as reported by the first worker.
     data_model_errors: Mutex<Option<Vec<DataModelError>>>,
+    /// Prefilters inferred from rules' source, as reported by the first worker.
+    inferred_filters: Mutex<Option<HashMap<usize, Condition>>>,
     restarts: AtomicU64,
     next_batch_id: AtomicU64,
 }
@@ -111,6 +134,7 @@ impl Evaluator {
             rules,
             import_errors: Mutex::new(Vec::new()),
             data_model_errors: Mutex::new(None),
+            inferred_filters: Mutex::new(None),
             restarts: AtomicU64::new(0),
             // 0 marks "starting up" in the progress record.
             next_batch_id: AtomicU64::new(1),
@@ -150,6 +174,54 @@ impl Evaluator {
             .unwrap_or_default()
     }
 
+    /// The prefilter of `rule`: its declared `Filter:`, the evaluable part of its
+    /// `InlineFilters`, and (without a declared one) what the worker inferred from its source.
+    pub fn effective_filter(&self, rule: usize) -> Option<EffectiveFilter> {
+        let meta = &self.rules.rules[rule];
+        let mut parts = Vec::new();
+        let mut origins = Vec::new();
+        if let Some(declared) = &meta.filter {
+            parts.push(declared.clone());
+            origins.push(FilterOrigin::Declared);
+        }
+        if let Some(inline) = meta
+            .inline_filters
+            .as_ref()
+            .and_then(filter::from_inline_filters)
+        {
+            parts.push(inline);
+            origins.push(FilterOrigin::InlineFilters);
+        }
+        if meta.filter.is_none() {
+            let inferred = self.inferred_filters.lock().unwrap();
+            if let Some(condition) = inferred.as_ref().and_then(|m| m.get(&rule)) {
+                parts.push(condition.clone());
+                origins.push(FilterOrigin::Inferred);
+            }
+        }
+        Condition::all_of(parts).map(|condition| EffectiveFilter { condition, origins })
+    }
+
+    /// The prefilter index over the rules that will run (enabled and imported). With
+    /// `enabled` false every such rule is a candidate for every event of its log types.
+    pub fn prefilter(&self, enabled: bool) -> Prefilter {
+        let filters: Vec<Option<EffectiveFilter>> = (0..self.rules.rules.len())
+            .map(|i| self.effective_filter(i))
+            .collect();
+        let members: Vec<PrefilterRule<'_>> = self
+            .rules
+            .rules
+            .iter()
+            .filter(|r| !self.is_disabled(r.index as u32))
+            .map(|r| PrefilterRule {
+                index: r.index as u32,
+                log_types: &r.log_types,
+                condition: filters[r.index].as_ref().map(|f| &f.condition),
+            })
+            .collect();
+        Prefilter::build(&members, self.rules.rules.len(), enabled)
+    }
+
     /// How many times a worker was replaced after dying or hanging.
     pub fn restarts(&self) -> u64 {
         self.restarts.load(Ordering::Relaxed)
@@ -187,6 +259,10 @@ impl Evaluator {
                 .rules
                 .iter()
                 .filter(|r| !self.is_disabled(r.index as u32))
+                .map(|rule| InitRule {
+                    rule,
+                    declared_filter: rule.filter.is_some(),
+                })
                 .collect(),
             data_models: &self.rules.data_models,
         };
@@ -466,6 +542,17 @@ impl Worker {
                             .lock()
                             .unwrap()
                             .get_or_insert(ready.data_model_errors);
+                        self.shared
+                            .inferred_filters
+                            .lock()
+                            .unwrap()
+                            .get_or_insert_with(|| {
+                                ready
+                                    .inferred_filters
+                                    .into_iter()
+                                    .filter_map(|(i, c)| Some((i.parse().ok()?, c)))
+                                    .collect()
+                            });
                         self.process = Some(process);
                         return Ok(());
                     }

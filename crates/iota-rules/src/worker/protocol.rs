@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::filter::Condition;
 use crate::metadata::{DataModel, Rule, Severity};
 use crate::rule_tests::Mock;
 
@@ -155,8 +156,17 @@ pub(crate) struct InitMessage<'a> {
     pub kind: &'static str,
     pub paths: &'a [std::path::PathBuf],
     pub max_string_length: usize,
-    pub rules: Vec<&'a Rule>,
+    pub rules: Vec<InitRule<'a>>,
     pub data_models: &'a [DataModel],
+}
+
+/// A rule as `init` describes it: its metadata, and whether it declares its own prefilter
+/// (the worker infers one only for those that do not).
+#[derive(Serialize)]
+pub(crate) struct InitRule<'a> {
+    #[serde(flatten)]
+    pub rule: &'a Rule,
+    pub declared_filter: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -167,6 +177,9 @@ pub(crate) struct ReadyMessage {
     pub import_errors: Vec<ImportError>,
     #[serde(default)]
     pub data_model_errors: Vec<DataModelError>,
+    /// Prefilters proven from rules' source, by rule index (as a string).
+    #[serde(default)]
+    pub inferred_filters: std::collections::HashMap<String, Condition>,
 }
 
 /// A data model file or mapping that could not be loaded; its other mappings still work.

@@ -69,6 +69,7 @@ pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
         },
         dedup_window: args.dedup_window,
         source_id: "iota-scan".into(),
+        prefilter: !args.no_prefilter,
     };
 
     let mut engine = AlertEngine::new();
@@ -110,6 +111,8 @@ pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
     summary.input_errors = Counters::get(&counters.input_errors) + list_errors.len() as u64;
     summary.bytes = Counters::get(&counters.bytes);
     summary.events = Counters::get(&counters.events);
+    summary.events_to_rules = Counters::get(&counters.events_to_rules);
+    summary.rule_evaluations = Counters::get(&counters.rule_evaluations);
     summary.malformed = Counters::get(&counters.malformed);
     summary.duplicates = Counters::get(&counters.duplicates);
     summary.below_threshold = engine.below_threshold() as u64;
@@ -143,6 +146,7 @@ fn collect(
                 result: m,
                 event_json: &batch.events[m.event].json,
                 event_time: meta.event_time,
+                event_id: meta.event_id.as_deref(),
                 log_type: meta.log_type,
                 source: &source,
             },

@@ -1,5 +1,7 @@
-//! One decode thread: opens inputs, decodes them into raw events, normalizes each, drops
-//! duplicate eventIDs, and groups events into batches for the rule threads.
+//! One decode thread: opens inputs, decodes them into raw events, parses each once (with the
+//! fields the rules' prefilters need), drops duplicate eventIDs, asks the prefilter which
+//! rules could match, and only for events some rule could match writes the `p_` fields and
+//! adds them to a batch for the rule threads.
 
 use std::collections::HashMap;
 use std::io::{self, Read};
@@ -10,39 +12,46 @@ use chrono::Utc;
 use crossbeam_channel::Sender;
 
 use iota_decode::{decode, Record};
-use iota_normalize::{DedupWindow, Normalizer, SourceInfo};
-use iota_rules::{BatchEvent, RuleSet};
+use iota_normalize::{CapturePlan, DedupWindow, Normalizer, SourceInfo};
+use iota_rules::{BatchEvent, Candidates, Prefilter};
 use iota_sources::Input;
 
 use super::{Batch, Counters, EventMeta, PipelineConfig};
 
 pub(super) struct DecodeStage<'a> {
     config: &'a PipelineConfig,
-    rules: Option<&'a RuleSet>,
+    /// `None` when no rules run (decode-only).
+    prefilter: Option<&'a Prefilter>,
+    plan: &'a CapturePlan,
     dedup: &'a DedupWindow,
     counters: &'a Counters,
     batches: Sender<Batch>,
     batch: Batch,
-    /// Rule lists per log type, shared by every event of that type.
-    rule_sets: HashMap<&'static str, Arc<[u32]>>,
+    /// Candidate lists built for single events, shared by later events with the same list.
+    interned: HashMap<Vec<u32>, Arc<[u32]>>,
 }
+
+/// Distinct per-event candidate lists kept for sharing; beyond this, lists are not shared.
+const MAX_INTERNED: usize = 4096;
 
 impl<'a> DecodeStage<'a> {
     pub(super) fn new(
         config: &'a PipelineConfig,
-        rules: Option<&'a RuleSet>,
+        prefilter: Option<&'a Prefilter>,
+        empty_plan: &'a CapturePlan,
         dedup: &'a DedupWindow,
         counters: &'a Counters,
         batches: Sender<Batch>,
     ) -> Self {
         DecodeStage {
             config,
-            rules,
+            plan: prefilter.map_or(empty_plan, Prefilter::capture_plan),
+            prefilter,
             dedup,
             counters,
             batches,
             batch: Batch::default(),
-            rule_sets: HashMap::new(),
+            interned: HashMap::new(),
         }
     }
 
@@ -68,30 +77,38 @@ impl<'a> DecodeStage<'a> {
         let parse_time = Utc::now();
         let config = self.config;
         let mut on_record = |record: Record<'_>| match record {
-            Record::Event { raw, position } => match normalizer.normalize(raw, parse_time) {
-                Ok(event) => {
-                    if let Some(id) = &event.event_id {
+            Record::Event { raw, position } => match normalizer.parse(raw, self.plan) {
+                Ok(parsed) => {
+                    if let Some(id) = parsed.event_id() {
                         if !self.dedup.first_seen(id) {
                             self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
                             return;
                         }
                     }
                     self.counters.events.fetch_add(1, Ordering::Relaxed);
-                    if event.event_time_fallback {
+                    if parsed.event_time().is_none() {
                         self.counters.time_fallbacks.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(input = %name, %position, "eventTime missing or invalid; using the parse time as p_event_time");
                     }
-                    let Some(rules) = self.rules else { return };
-                    let rule_set = self
-                        .rule_sets
-                        .entry(event.log_type)
-                        .or_insert_with(|| rules.rules_for_log_type(event.log_type).into());
-                    if rule_set.is_empty() {
+                    let Some(prefilter) = self.prefilter else {
                         return;
-                    }
+                    };
+                    let rules = match prefilter.candidates(parsed.log_type(), parsed.captured()) {
+                        Candidates::Shared(list) if list.is_empty() => return,
+                        Candidates::Shared(list) => Arc::clone(list),
+                        Candidates::Owned(list) if list.is_empty() => return,
+                        Candidates::Owned(list) => self.intern(list),
+                    };
+                    let event = normalizer.finish(parsed, parse_time);
+                    self.counters
+                        .events_to_rules
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.counters
+                        .rule_evaluations
+                        .fetch_add(rules.len() as u64, Ordering::Relaxed);
                     self.batch.events.push(BatchEvent {
                         json: event.json,
-                        rules: Arc::clone(rule_set),
+                        rules,
                     });
                     self.batch.meta.push(EventMeta {
                         input: Arc::clone(&name),
@@ -133,6 +150,17 @@ impl<'a> DecodeStage<'a> {
                 );
             }
         }
+    }
+
+    fn intern(&mut self, list: Vec<u32>) -> Arc<[u32]> {
+        if let Some(shared) = self.interned.get(&list) {
+            return Arc::clone(shared);
+        }
+        let shared: Arc<[u32]> = list.as_slice().into();
+        if self.interned.len() < MAX_INTERNED {
+            self.interned.insert(list, Arc::clone(&shared));
+        }
+        shared
     }
 
     fn flush(&mut self) {

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use crossbeam_channel::bounded;
 
 use iota_decode::DecodeOptions;
-use iota_normalize::DedupWindow;
+use iota_normalize::{CapturePlan, DedupWindow};
 use iota_rules::{BatchEvent, BatchResults, Evaluator, Worker};
 use iota_sources::Input;
 
@@ -33,6 +33,8 @@ pub struct PipelineConfig {
     pub dedup_window: usize,
     /// `p_source_id` of the events.
     pub source_id: String,
+    /// Evaluate rules' prefilters in Rust (off: every rule sees every event of its log types).
+    pub prefilter: bool,
 }
 
 /// What the collector needs to know about an event besides its JSON.
@@ -71,18 +73,22 @@ pub fn run(
     let (batch_tx, batch_rx) = bounded::<Batch>(workers.len().max(1) * 2);
     let (result_tx, result_rx) = bounded::<(Batch, BatchResults)>(workers.len().max(1) * 2);
     let dedup = DedupWindow::new(config.dedup_window);
-    let rules = evaluator.map(|e| e.rules());
+    let prefilter = evaluator.map(|e| e.prefilter(config.prefilter));
+    let empty_plan = CapturePlan::default();
 
     thread::scope(|scope| {
         for n in 0..config.decode_threads.max(1) {
             let input_rx = input_rx.clone();
             let batch_tx = batch_tx.clone();
             let dedup = &dedup;
+            let prefilter = prefilter.as_ref();
+            let empty_plan = &empty_plan;
             thread::Builder::new()
                 .name(format!("decode-{n}"))
                 .spawn_scoped(scope, move || {
-                    let mut stage =
-                        decode_stage::DecodeStage::new(config, rules, dedup, counters, batch_tx);
+                    let mut stage = decode_stage::DecodeStage::new(
+                        config, prefilter, empty_plan, dedup, counters, batch_tx,
+                    );
                     for input in input_rx {
                         stage.process(&input);
                     }

@@ -16,6 +16,10 @@ pub struct Counters {
     pub bytes: AtomicU64,
     /// Events decoded and normalized, duplicates excluded.
     pub events: AtomicU64,
+    /// Events some rule's prefilter let through to the Python workers.
+    pub events_to_rules: AtomicU64,
+    /// (event, rule) pairs handed to the Python workers.
+    pub rule_evaluations: AtomicU64,
     pub malformed: AtomicU64,
     pub duplicates: AtomicU64,
     /// Events whose eventTime was missing or invalid.

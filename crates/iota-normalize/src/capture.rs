@@ -1,0 +1,257 @@
+//! Field captures for the rule prefilter: during the one parse of an event, the values at a
+//! few requested key paths (`eventName`, `eventSource`, `userIdentity.type`, ...) are kept so
+//! that rules' cheap conditions can be evaluated without parsing again.
+//!
+//! Keys are matched ASCII-case-insensitively, as rules' `event.get()` does; when two keys of
+//! one object match the same step (`eventName` and `EventName`), the value is
+//! [`Captured::Ambiguous`], which a prefilter must treat as "could be anything". Paths do not
+//! go through arrays.
+
+use std::borrow::Cow;
+
+use crate::walk::{Scalar, Sink, Text};
+
+/// The key paths to capture, compiled into a trie. Build once, share between threads.
+#[derive(Debug, Clone, Default)]
+pub struct CapturePlan {
+    nodes: Vec<PlanNode>,
+    paths: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+struct PlanNode {
+    /// Children by lower-cased key.
+    children: Vec<(String, u32)>,
+    /// The index of the path ending here.
+    slot: Option<usize>,
+}
+
+impl CapturePlan {
+    /// `paths[i]`'s value is reported at index `i` of the captures. Paths must be distinct
+    /// (ignoring ASCII case) and not empty.
+    pub fn new<P: AsRef<[String]>>(paths: &[P]) -> Self {
+        let mut plan = CapturePlan {
+            nodes: vec![PlanNode::default()],
+            paths: paths.len(),
+        };
+        for (i, path) in paths.iter().enumerate() {
+            assert!(!path.as_ref().is_empty(), "capture paths are not empty");
+            let mut node = 0u32;
+            for key in path.as_ref() {
+                let key = key.to_ascii_lowercase();
+                node = match plan.nodes[node as usize]
+                    .children
+                    .iter()
+                    .find(|(k, _)| *k == key)
+                {
+                    Some(&(_, child)) => child,
+                    None => {
+                        let child = plan.nodes.len() as u32;
+                        plan.nodes.push(PlanNode::default());
+                        plan.nodes[node as usize].children.push((key, child));
+                        child
+                    }
+                };
+            }
+            let slot = &mut plan.nodes[node as usize].slot;
+            assert!(slot.is_none(), "capture paths are distinct");
+            *slot = Some(i);
+        }
+        plan
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.paths == 0
+    }
+}
+
+/// The value found at one captured path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Captured<'a> {
+    /// No such key (or a step that is not an object).
+    Missing,
+    Str(Cow<'a, str>),
+    Bool(bool),
+    Number(f64),
+    Null,
+    /// An object or an array.
+    Container,
+    /// Several keys differing only in case matched: any of their values may be what a rule sees.
+    Ambiguous,
+}
+
+/// Collects captures during a parse (a [`Sink`]); the context is the plan node, if any.
+pub(crate) struct Captures<'p, 'de> {
+    plan: &'p CapturePlan,
+    values: Vec<Captured<'de>>,
+}
+
+impl<'p, 'de> Captures<'p, 'de> {
+    pub(crate) fn new(plan: &'p CapturePlan) -> Self {
+        Captures {
+            plan,
+            values: vec![Captured::Missing; plan.paths],
+        }
+    }
+
+    /// The values, indexed like the plan's paths.
+    pub(crate) fn into_values(self) -> Vec<Captured<'de>> {
+        self.values
+    }
+
+    fn mark_below_ambiguous(&mut self, node: u32) {
+        let mut stack: Vec<u32> = self.plan.nodes[node as usize]
+            .children
+            .iter()
+            .map(|&(_, c)| c)
+            .collect();
+        while let Some(n) = stack.pop() {
+            let n = &self.plan.nodes[n as usize];
+            if let Some(slot) = n.slot {
+                self.values[slot] = Captured::Ambiguous;
+            }
+            stack.extend(n.children.iter().map(|&(_, c)| c));
+        }
+    }
+
+    fn set(&mut self, node: Option<u32>, value: Captured<'de>) {
+        if let Some(slot) = node.and_then(|n| self.plan.nodes[n as usize].slot) {
+            // child() marked the key seen (Container) just before its value arrives; an
+            // Ambiguous mark from a second spelling of the key stays.
+            let current = &mut self.values[slot];
+            if *current == Captured::Container {
+                *current = value;
+            }
+        }
+    }
+}
+
+impl<'de> Sink<'de> for Captures<'_, 'de> {
+    type Ctx = Option<u32>;
+
+    fn root() -> Option<u32> {
+        Some(0)
+    }
+
+    fn child(&mut self, parent: Option<u32>, key: &str) -> Option<u32> {
+        // The empty plan (`CapturePlan::default()`) has no nodes at all.
+        let node = self
+            .plan
+            .nodes
+            .get(parent? as usize)?
+            .children
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|&(_, child)| child)?;
+        if let Some(slot) = self.plan.nodes[node as usize].slot {
+            let current = &mut self.values[slot];
+            *current = if *current == Captured::Missing {
+                // Until a leaf value arrives, the key holds a container.
+                Captured::Container
+            } else {
+                Captured::Ambiguous
+            };
+        }
+        Some(node)
+    }
+
+    fn element(&mut self, parent: Option<u32>) -> Option<u32> {
+        // A path that continues into an array cannot be followed: whatever it leads to is
+        // unknown rather than missing.
+        if let Some(node) = parent {
+            self.mark_below_ambiguous(node);
+        }
+        None
+    }
+
+    fn string(&mut self, ctx: Option<u32>, value: Text<'de, '_>) {
+        self.set(ctx, Captured::Str(value.keep()));
+    }
+
+    fn scalar(&mut self, ctx: Option<u32>, value: Scalar) {
+        self.set(
+            ctx,
+            match value {
+                Scalar::Bool(b) => Captured::Bool(b),
+                Scalar::Number(n) => Captured::Number(n),
+                Scalar::Null => Captured::Null,
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Normalizer, SourceInfo};
+
+    fn capture(json: &str, paths: &[&[&str]]) -> Vec<Captured<'static>> {
+        let paths: Vec<Vec<String>> = paths
+            .iter()
+            .map(|p| p.iter().map(|s| s.to_string()).collect())
+            .collect();
+        let plan = CapturePlan::new(&paths);
+        let normalizer = Normalizer::new(SourceInfo {
+            id: "t".into(),
+            label: "t".into(),
+        });
+        let json: &'static str = Box::leak(json.to_string().into_boxed_str());
+        normalizer
+            .parse(json.as_bytes(), &plan)
+            .unwrap()
+            .captured()
+            .to_vec()
+    }
+
+    #[test]
+    fn captures_top_level_and_nested_values_of_every_kind() {
+        let values = capture(
+            r#"{"eventName":"StopLogging","eventSource":"cloudtrail.amazonaws.com",
+                "userIdentity":{"type":"Root","mfa":true},"readOnly":false,"n":3,
+                "requestParameters":null,"responseElements":{"x":1},"errorCode":"A\u0063cess"}"#,
+            &[
+                &["eventName"],
+                &["userIdentity", "type"],
+                &["userIdentity", "mfa"],
+                &["readOnly"],
+                &["n"],
+                &["requestParameters"],
+                &["responseElements"],
+                &["errorCode"],
+                &["nothing", "here"],
+            ],
+        );
+        assert_eq!(
+            values,
+            vec![
+                Captured::Str("StopLogging".into()),
+                Captured::Str("Root".into()),
+                Captured::Bool(true),
+                Captured::Bool(false),
+                Captured::Number(3.0),
+                Captured::Null,
+                Captured::Container,
+                Captured::Str("Access".into()),
+                Captured::Missing,
+            ]
+        );
+    }
+
+    #[test]
+    fn keys_match_case_insensitively_and_two_spellings_are_ambiguous() {
+        let values = capture(
+            r#"{"eventVersion":"1.08","EVENTNAME":"A","eventSource":"s","EventSource":"t"}"#,
+            &[&["eventName"], &["eventSource"]],
+        );
+        assert_eq!(values, vec![Captured::Str("A".into()), Captured::Ambiguous]);
+    }
+
+    #[test]
+    fn paths_through_arrays_are_unknown_not_missing() {
+        let values = capture(
+            r#"{"eventName":"X","resources":[{"type":"AWS::S3::Bucket"}]}"#,
+            &[&["resources", "type"], &["resources"]],
+        );
+        assert_eq!(values, vec![Captured::Ambiguous, Captured::Container]);
+    }
+}
