@@ -1,9 +1,10 @@
 """The key-value state behind panther_detection_helpers.caching (SPEC 3.2).
 
 The caching helpers talk only to the store returned by `current()`, through the handful of
-atomic operations of `MemoryStore`. This in-process store keeps the state of one worker;
-a store that forwards the same operations to iota's state store (shared by all workers and
-replicas) can replace it with `install()` without touching the helpers.
+atomic operations of `MemoryStore`. `MemoryStore` keeps the state of one process (rule tests,
+tools); in a worker, iota installs a `RemoteStore`, which forwards each operation to iota over
+the protocol pipes, so that the state is shared by all workers (and, with a PostgreSQL state
+store, by all replicas).
 
 Values are ints (counters), frozensets of str (string sets) or bytes (JSON dictionaries).
 `expires_at` is an absolute epoch time in seconds; an expired key reads as missing.
@@ -96,6 +97,64 @@ class MemoryStore:
         item = self._live(key)
         if item is not None:
             item[1] = expires_at
+
+
+class StateError(Exception):
+    """iota could not carry out a state operation (the rule that asked sees it raised)."""
+
+
+class RemoteStore:
+    """The store of a worker: each operation is one `state` request to iota (see
+    docs/WORKER_PROTOCOL.md); `request(message)` sends it and returns the answer's value."""
+
+    def __init__(self, request, clock=time.time):
+        self._request = request
+        self._clock = clock
+
+    def now(self):
+        return self._clock()
+
+    def get(self, key):
+        return _decode(self._request({"op": "get", "key": key}))
+
+    def put(self, key, value, expires_at=None):
+        self._request({"op": "put", "key": key, "value": _encode(value), "expires_at": expires_at})
+
+    def delete(self, key):
+        self._request({"op": "delete", "key": key})
+
+    def increment(self, key, by, expires_at=None):
+        return self._request({"op": "increment", "key": key, "by": by, "expires_at": expires_at})
+
+    def add_members(self, key, members, expires_at=None):
+        message = {"op": "add_members", "key": key, "members": sorted(members), "expires_at": expires_at}
+        return frozenset(self._request(message))
+
+    def remove_members(self, key, members):
+        return frozenset(self._request({"op": "remove_members", "key": key, "members": sorted(members)}))
+
+    def expire(self, key, expires_at):
+        self._request({"op": "expire", "key": key, "expires_at": expires_at})
+
+
+def _encode(value):
+    if isinstance(value, bool) or not isinstance(value, (int, frozenset, bytes)):
+        raise TypeError(f"cannot store a {type(value).__name__}")
+    if isinstance(value, int):
+        return {"counter": value}
+    if isinstance(value, frozenset):
+        return {"set": sorted(value)}
+    return {"dict": value.decode("utf-8")}
+
+
+def _decode(value):
+    if value is None:
+        return None
+    if "counter" in value:
+        return int(value["counter"])
+    if "set" in value:
+        return frozenset(value["set"])
+    return value["dict"].encode("utf-8")
 
 
 _store = MemoryStore()

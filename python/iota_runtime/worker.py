@@ -15,7 +15,7 @@ import struct
 import sys
 import traceback
 
-from . import inference, jsonio
+from . import inference, jsonio, state
 from .datamodel import DataModel, compile_path
 from .event import PantherEvent
 from .failures import describe
@@ -318,6 +318,21 @@ def _check_cases(test_id, cases):
             raise ProtocolError(f"{where}: mocks must be a list of objects with a string name")
 
 
+def _state_request(requests, response_fd, message):
+    """One `state` request to iota in the middle of a batch; returns the answer's value."""
+    message["type"] = "state"
+    write_frame(response_fd, jsonio.dumps(message))
+    frame = read_frame(requests)
+    if frame is None:
+        raise ProtocolError("iota went away during a state request")
+    answer = jsonio.loads(frame)
+    if answer.get("type") != "state_result":
+        raise ProtocolError(f"expected state_result, not {answer.get('type')!r}")
+    if not answer.get("ok"):
+        raise state.StateError(answer.get("error") or "state operation failed")
+    return answer.get("value")
+
+
 def serve(requests, response_fd, progress):
     """Answer frames until shutdown or the end of the request stream."""
     for module in _OWN_MODULES:
@@ -328,6 +343,8 @@ def serve(requests, response_fd, progress):
     init = jsonio.loads(frame)
     if init.get("type") != "init":
         raise ProtocolError(f"first message must be init, not {init.get('type')!r}")
+    if init.get("state") == "remote":
+        state.install(state.RemoteStore(lambda message: _state_request(requests, response_fd, message)))
     worker = Worker(init, progress)
     write_frame(response_fd, jsonio.dumps(worker.ready()))
     # Everything loaded so far lives as long as the process: keep the cyclic collector from

@@ -153,3 +153,32 @@ class CachingHelpers(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class RemoteStoreTest(unittest.TestCase):
+    """The worker's store sends each operation to iota and decodes the answer."""
+
+    def test_operations_become_state_requests(self):
+        sent = []
+        answers = iter([{"counter": 3}, 4, ["a", "b"], None, {"dict": '{"k": 1}'}])
+
+        def request(message):
+            sent.append(message)
+            return next(answers)
+
+        store = state.RemoteStore(request)
+        self.assertEqual(store.get("c"), 3)
+        self.assertEqual(store.increment("c", 1, 99.0), 4)
+        self.assertEqual(store.add_members("s", frozenset({"b", "a"})), frozenset({"a", "b"}))
+        store.put("d", b'{"k": 1}', None)
+        self.assertEqual(store.get("d"), b'{"k": 1}')
+        self.assertEqual(
+            sent,
+            [
+                {"op": "get", "key": "c"},
+                {"op": "increment", "key": "c", "by": 1, "expires_at": 99.0},
+                {"op": "add_members", "key": "s", "members": ["a", "b"], "expires_at": None},
+                {"op": "put", "key": "d", "value": {"dict": '{"k": 1}'}, "expires_at": None},
+                {"op": "get", "key": "d"},
+            ],
+        )

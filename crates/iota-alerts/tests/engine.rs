@@ -71,6 +71,7 @@ fn record(
             result: m,
             event_json: json.as_bytes(),
             event_time: at,
+            event_id: None,
             log_type: "AWS.CloudTrail",
             source: &source,
         },

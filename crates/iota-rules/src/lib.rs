@@ -6,6 +6,7 @@ pub mod discovery;
 pub mod filter;
 pub mod metadata;
 pub mod prefilter;
+pub mod rule_state;
 pub mod rule_tests;
 pub mod runtime;
 pub mod worker;
@@ -14,6 +15,7 @@ pub use discovery::{discover, LoadProblem, ProblemLevel, RuleSet, RuleSources};
 pub use filter::Condition;
 pub use metadata::{DataModel, Rule, RuleKind, Severity};
 pub use prefilter::{Candidates, Prefilter};
+pub use rule_state::{MemoryRuleState, RuleState, StateRequest, StateValue};
 pub use rule_tests::{Mock, RuleTest};
 pub use worker::{
     BatchEvent, BatchResults, CaseResult, DataModelError, EffectiveFilter, Evaluator, FilterOrigin,

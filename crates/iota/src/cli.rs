@@ -157,9 +157,24 @@ pub struct RulesListArgs {
     #[command(flatten)]
     pub selection: RuleSelection,
 
+    /// Python 3 interpreter used to import the rules (to infer their prefilters).
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "IOTA_PYTHON",
+        default_value = "python3"
+    )]
+    pub python: PathBuf,
+
     /// One JSON object per rule instead of a table.
     #[arg(long)]
     pub json: bool,
+
+    /// Instead of the rules, the table of which rules cover each CIS AWS Foundations
+    /// monitoring control and ATT&CK family (from the rules' Reports); exit status 1 when an
+    /// item is covered by none.
+    #[arg(long, conflicts_with = "json")]
+    pub coverage: bool,
 }
 
 #[derive(Debug, Args)]

@@ -9,7 +9,9 @@ use anyhow::Context;
 
 use iota_alerts::RuleErrorRecord;
 use iota_rules::runtime::{default_cache_root, unpack_bundled_rules, unpack_runtime};
-use iota_rules::{discover, Evaluator, ProblemLevel, RuleSet, RuleSources, Worker, WorkerConfig};
+use iota_rules::{
+    discover, Evaluator, MemoryRuleState, ProblemLevel, RuleSet, RuleSources, Worker, WorkerConfig,
+};
 
 use crate::cli::RuleArgs;
 use crate::report::ErrorReport;
@@ -99,7 +101,9 @@ pub fn evaluator(
         memory_limit_bytes: (settings.memory_bytes > 0).then_some(settings.memory_bytes),
         max_string_length: 1000,
     };
-    Evaluator::new(rules, config).map_err(|e| UsageError(e.to_string()).into())
+    // Rule state of one run, shared by its workers.
+    let state = Arc::new(MemoryRuleState::default());
+    Evaluator::new(rules, config, state).map_err(|e| UsageError(e.to_string()).into())
 }
 
 /// Starts `count` workers in parallel, then reports rules and data models that failed to

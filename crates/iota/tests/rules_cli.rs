@@ -113,10 +113,12 @@ fn a_panther_repository_runs_unmodified_through_scan() {
     let rules = repo().join("rules/aws_cloudtrail_rules");
     let helpers = repo().join("global_helpers");
     let models = repo().join("data_models");
-    // One worker: the caching helpers' counters live in the worker until the state store does.
+    // One event per batch over two workers: the counter must be shared by both.
     let scan = scan(
         &[
             "--workers",
+            "2",
+            "--batch-size",
             "1",
             "--rules",
             s(&rules),
@@ -335,4 +337,35 @@ fn list_shows_each_rule_with_its_metadata() {
         table.trim_end().ends_with("4 rules (4 enabled), 6 tests"),
         "{table}"
     );
+}
+
+#[test]
+fn the_bundled_pack_passes_its_tests_validates_clean_and_covers_the_spec() {
+    let rules = repo_root().join("rules");
+    let (status, stdout, stderr) = iota(&["rules", "test", s(&rules)]);
+    assert_eq!(status, 0, "{stdout}\n{stderr}");
+    let last = stdout.lines().last().unwrap();
+    let passed: usize = last.split(' ').next().unwrap().parse().unwrap();
+    assert!(passed >= 120, "{last}");
+    assert!(last.contains(" passed, 0 failed"), "{last}");
+
+    let (status, stdout, _) = iota(&["rules", "validate", s(&rules)]);
+    assert_eq!(status, 0, "{stdout}");
+    let summary = stdout.lines().last().unwrap();
+    let count: usize = summary.split(' ').next().unwrap().parse().unwrap();
+    assert!(count >= 60, "{summary}");
+    assert!(summary.ends_with(": 0 errors, 0 warnings"), "{summary}");
+
+    let (status, coverage, _) = iota(&["rules", "list", s(&rules), "--coverage"]);
+    assert_eq!(status, 0, "{coverage}");
+    assert!(!coverage.contains("MISSING"));
+    let doc = std::fs::read_to_string(repo_root().join("docs/COVERAGE.md")).unwrap();
+    assert!(
+        doc.ends_with(&coverage),
+        "docs/COVERAGE.md is out of date: regenerate it with `iota rules list rules/ --coverage`"
+    );
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }

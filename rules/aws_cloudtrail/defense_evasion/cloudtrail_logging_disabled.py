@@ -1,18 +1,33 @@
-"""CloudTrail logging stopped or a trail deleted: the classic first move to blind defenders."""
+"""CloudTrail logging stopped, a trail deleted, or a CloudTrail Lake event data store stopped or
+deleted: the classic first move to blind defenders."""
 
 from iota_helpers import aws_rule_context, principal
 
-EVENT_NAMES = {"StopLogging", "DeleteTrail"}
+EVENT_NAMES = {"StopLogging", "DeleteTrail", "StopEventDataStoreIngestion", "DeleteEventDataStore"}
+
+
+def _target(event):
+    """The trail or event data store acted on, as a short name (ARNs are cut to the name)."""
+    value = event.deep_get("requestParameters", "name") or event.deep_get(
+        "requestParameters", "eventDataStore"
+    )
+    if not isinstance(value, str) or not value:
+        return "<unknown>"
+    for marker in (":trail/", ":eventdatastore/"):
+        if marker in value:
+            return value.split(marker, 1)[1]
+    return value
 
 
 def rule(event):
+    # Failed attempts are kept on purpose: trying to stop the audit trail is itself the signal.
     return event.get("eventSource") == "cloudtrail.amazonaws.com" and event.get("eventName") in EVENT_NAMES
 
 
 def title(event):
-    trail = event.deep_get("requestParameters", "name", default="<unknown trail>")
+    kind = "event data store" if "EventDataStore" in event.get("eventName", "") else "trail"
     outcome = "tried to run" if event.get("errorCode") else "ran"
-    return f"{principal(event)} {outcome} {event.get('eventName')} on CloudTrail trail {trail}"
+    return f"{principal(event)} {outcome} {event.get('eventName')} on CloudTrail {kind} {_target(event)}"
 
 
 def severity(event):
@@ -21,8 +36,10 @@ def severity(event):
 
 
 def dedup(event):
-    return f"{event.get('recipientAccountId')}:{event.deep_get('requestParameters', 'name')}"
+    return f"{event.get('recipientAccountId')}:{_target(event)}"
 
 
 def alert_context(event):
-    return aws_rule_context(event)
+    context = aws_rule_context(event)
+    context["target"] = _target(event)
+    return context

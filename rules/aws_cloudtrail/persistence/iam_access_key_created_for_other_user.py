@@ -1,16 +1,17 @@
 """An access key created for another IAM user: a common way to plant a persistent backdoor."""
 
-from iota_helpers import aws_rule_context, principal
+from iota_helpers import aws_rule_context, is_aws_service, principal
 
 
 def rule(event):
     if event.get("eventSource") != "iam.amazonaws.com" or event.get("eventName") != "CreateAccessKey":
         return False
-    if event.get("errorCode"):
+    if event.get("errorCode") or is_aws_service(event):
         return False
     target = event.deep_get("requestParameters", "userName")
     actor = event.deep_get("userIdentity", "userName")
-    # Users creating their own keys is routine; keys for someone else is what backdoors look like.
+    # Without userName the caller creates its own key. Users creating their own keys is routine;
+    # keys for someone else is what backdoors look like.
     return bool(target) and target != actor
 
 

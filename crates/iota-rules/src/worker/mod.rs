@@ -29,6 +29,7 @@ use protocol::{
 use crate::discovery::RuleSet;
 use crate::filter::{self, Condition};
 use crate::prefilter::{Prefilter, PrefilterRule};
+use crate::rule_state::{RuleState, StateRequest};
 use crate::rule_tests::RuleTest;
 
 /// How often a rule may take its worker down before it is disabled for the run.
@@ -101,6 +102,7 @@ pub struct BatchResults {
 /// State shared by every worker of one run.
 pub struct Evaluator {
     config: WorkerConfig,
+    state: Arc<dyn RuleState>,
     rules: Arc<RuleSet>,
     python_version: String,
     /// Per rule: how many times it took a worker down.
@@ -119,11 +121,17 @@ pub struct Evaluator {
 
 impl Evaluator {
     /// Checks the interpreter; no worker is started yet.
-    pub fn new(rules: Arc<RuleSet>, config: WorkerConfig) -> Result<Arc<Self>, WorkerError> {
+    /// `state` answers the rules' caching helpers for every worker of the run.
+    pub fn new(
+        rules: Arc<RuleSet>,
+        config: WorkerConfig,
+        state: Arc<dyn RuleState>,
+    ) -> Result<Arc<Self>, WorkerError> {
         let python_version = process::check_python(&config.python).map_err(WorkerError::Python)?;
         let n = rules.rules.len();
         Ok(Arc::new(Evaluator {
             config,
+            state,
             python_version,
             strikes: (0..n).map(|_| AtomicU32::new(0)).collect(),
             disabled: rules
@@ -252,6 +260,7 @@ impl Evaluator {
     fn init_frame(&self) -> Vec<u8> {
         let message = InitMessage {
             kind: "init",
+            state: "remote",
             paths: &self.rules.import_paths,
             max_string_length: self.config.max_string_length,
             rules: self
@@ -275,6 +284,15 @@ pub struct Worker {
     shared: Arc<Evaluator>,
     label: String,
     process: Option<Process>,
+}
+
+/// A frame that may be a rule's state request (anything else is the request's answer).
+#[derive(serde::Deserialize)]
+struct StateFrame {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(flatten)]
+    request: StateRequest,
 }
 
 /// Why one attempt at a batch did not produce results.
@@ -443,10 +461,27 @@ impl Worker {
         }
         let deadline = Instant::now() + self.shared.config.batch_timeout;
         let process = self.process.as_mut().expect("started");
-        let outcome = process
-            .pipes
-            .send(frame, deadline)
-            .and_then(|()| process.pipes.recv(deadline));
+        let state = &self.shared.state;
+        let outcome = process.pipes.send(frame, deadline).and_then(|()| loop {
+            // Rules' state requests come before the answer, each answered at once.
+            let payload = process.pipes.recv(deadline)?;
+            match serde_json::from_slice::<StateFrame>(&payload) {
+                Ok(StateFrame { kind, request }) if kind == "state" => {
+                    let answer = match state.handle(&request) {
+                        Ok(value) => {
+                            serde_json::json!({"type": "state_result", "ok": true, "value": value})
+                        }
+                        Err(error) => {
+                            serde_json::json!({"type": "state_result", "ok": false, "error": error})
+                        }
+                    };
+                    process
+                        .pipes
+                        .send(answer.to_string().as_bytes(), deadline)?;
+                }
+                _ => break Ok(payload),
+            }
+        });
         match outcome {
             Ok(payload) => Ok(payload),
             Err(PipeError::Timeout) => Err(AttemptFailure::TimedOut),

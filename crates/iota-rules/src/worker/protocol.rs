@@ -154,6 +154,8 @@ fn set_nonblocking(fd: &OwnedFd) -> io::Result<()> {
 pub(crate) struct InitMessage<'a> {
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// `remote`: the caching helpers ask iota (`state` frames).
+    pub state: &'static str,
     pub paths: &'a [std::path::PathBuf],
     pub max_string_length: usize,
     pub rules: Vec<InitRule<'a>>,

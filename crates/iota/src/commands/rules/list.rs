@@ -1,13 +1,20 @@
-//! `iota rules list`: the selected rules as a table or JSON lines.
+//! `iota rules list`: the selected rules as a table or JSON lines, with each rule's effective
+//! prefilter and where it comes from (declared, InlineFilters, or inferred by a worker from
+//! the rule's source).
 
 use std::io::Write;
 
 use serde::Serialize;
 
-use iota_rules::{Rule, RuleKind};
+use std::sync::Arc;
+use std::time::Duration;
+
+use iota_rules::{EffectiveFilter, FilterOrigin, Rule, RuleKind};
 
 use super::select;
 use crate::cli::RulesListArgs;
+use crate::report::ErrorReport;
+use crate::rule_engine::{evaluator, start_workers, WorkerSettings};
 
 #[derive(Serialize)]
 struct Listed<'a> {
@@ -23,10 +30,17 @@ struct Listed<'a> {
     display_name: Option<&'a str>,
     tags: &'a [String],
     reports: &'a std::collections::BTreeMap<String, Vec<String>>,
+    /// The prefilter Rust evaluates before the rule sees an event; `None`: every event.
+    filter: Option<String>,
+    filter_origin: Vec<FilterOrigin>,
 }
 
-impl<'a> From<&'a Rule> for Listed<'a> {
-    fn from(rule: &'a Rule) -> Self {
+impl<'a> Listed<'a> {
+    fn new(rule: &'a Rule, filter: Option<EffectiveFilter>) -> Self {
+        let (filter, filter_origin) = match filter {
+            Some(f) => (Some(f.condition.to_string()), f.origins),
+            None => (None, Vec::new()),
+        };
         Listed {
             id: &rule.id,
             kind: rule.kind,
@@ -45,18 +59,43 @@ impl<'a> From<&'a Rule> for Listed<'a> {
             display_name: rule.display_name.as_deref(),
             tags: &rule.tags,
             reports: &rule.reports,
+            filter,
+            filter_origin,
         }
     }
 }
 
 pub fn run(args: RulesListArgs) -> anyhow::Result<u8> {
     let set = select(&args.selection)?;
-    let mut rules: Vec<&Rule> = set.rules.iter().collect();
+    if args.coverage {
+        let rules: Vec<&Rule> = set.rules.iter().collect();
+        let (text, complete) = super::coverage::report(&rules);
+        print!("{text}");
+        if !complete {
+            eprintln!("error: some required items are covered by no enabled rule (MISSING above)");
+        }
+        return Ok(if complete { 0 } else { 1 });
+    }
+    // A worker imports the rules once to infer the prefilters of those that declare none.
+    let evaluator = evaluator(
+        Arc::new(set),
+        &WorkerSettings {
+            python: &args.python,
+            rule_timeout: Duration::from_secs(30),
+            memory_bytes: 2 << 30,
+        },
+    )?;
+    drop(start_workers(&evaluator, 1, &ErrorReport::silent())?);
+    let mut rules: Vec<&Rule> = evaluator.rules().rules.iter().collect();
     rules.sort_by(|a, b| a.id.cmp(&b.id));
+    let listed: Vec<Listed<'_>> = rules
+        .iter()
+        .map(|r| Listed::new(r, evaluator.effective_filter(r.index)))
+        .collect();
     let mut out = std::io::stdout().lock();
     if args.json {
-        for rule in rules {
-            serde_json::to_writer(&mut out, &Listed::from(rule))?;
+        for rule in &listed {
+            serde_json::to_writer(&mut out, rule)?;
             out.write_all(b"\n")?;
         }
         return Ok(0);
@@ -69,10 +108,12 @@ pub fn run(args: RulesListArgs) -> anyhow::Result<u8> {
         "TESTS",
         "THRESHOLD",
         "DEDUP (MIN)",
+        "PREFILTER",
     ];
-    let rows: Vec<[String; 7]> = rules
+    let rows: Vec<[String; 8]> = listed
         .iter()
-        .map(|r| {
+        .zip(&rules)
+        .map(|(l, r)| {
             [
                 r.id.clone(),
                 r.severity.to_string(),
@@ -85,6 +126,7 @@ pub fn run(args: RulesListArgs) -> anyhow::Result<u8> {
                 r.tests.len().to_string(),
                 r.threshold.to_string(),
                 r.dedup_period_minutes.to_string(),
+                describe_filter(l),
             ]
         })
         .collect();
@@ -117,4 +159,25 @@ pub fn run(args: RulesListArgs) -> anyhow::Result<u8> {
         rules.iter().map(|r| r.tests.len()).sum::<usize>()
     )?;
     Ok(0)
+}
+
+/// `declared: eventName in [A, B]`, shortened for the table (`--json` has it whole).
+fn describe_filter(listed: &Listed<'_>) -> String {
+    let Some(filter) = &listed.filter else {
+        return "(none: every event)".into();
+    };
+    let origins: Vec<&str> = listed
+        .filter_origin
+        .iter()
+        .map(|o| match o {
+            FilterOrigin::Declared => "declared",
+            FilterOrigin::InlineFilters => "inline",
+            FilterOrigin::Inferred => "inferred",
+        })
+        .collect();
+    let mut text = format!("{}: {filter}", origins.join("+"));
+    if text.chars().count() > 80 {
+        text = text.chars().take(77).collect::<String>() + "...";
+    }
+    text
 }

@@ -1,5 +1,6 @@
 //! `iota rules test|list|validate`: rule tooling (SPEC 3.3).
 
+pub mod coverage;
 pub mod list;
 pub mod test;
 pub mod validate;

@@ -1,0 +1,301 @@
+//! The records that go into the state store and come out of it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use iota_alerts::{Alert, RuleErrorRecord, RuleMatch, SourceRef};
+use iota_rules::Severity;
+
+/// Sample events kept per alert: the earliest ones of its window.
+pub const MAX_SAMPLES: usize = 5;
+
+/// One rule match, with everything the store needs to group it into an alert.
+#[derive(Clone, Debug)]
+pub struct MatchRecord {
+    pub rule_id: String,
+    pub dedup: String,
+    pub dedup_period_minutes: u32,
+    pub threshold: u32,
+    /// `false`: the match is recorded as a signal, never delivered.
+    pub create_alert: bool,
+    pub event_time: DateTime<Utc>,
+    /// The event's id (CloudTrail `eventID`; empty when it has none): among events of the
+    /// same time, the smallest id is the earliest, as in [`iota_alerts::AlertEngine`].
+    pub event_id: String,
+    /// The normalized event, JSON.
+    pub event: String,
+    pub title: String,
+    pub severity: Severity,
+    pub alert_context: Option<serde_json::Value>,
+    pub description: Option<String>,
+    pub runbook: Option<String>,
+    pub reference: Option<String>,
+    /// `destinations()`: `None` = default routing, `Some([])` = not delivered.
+    pub destinations: Option<Vec<String>>,
+    pub unique: Option<String>,
+    pub tags: Vec<String>,
+    pub reports: BTreeMap<String, Vec<String>>,
+    pub log_type: String,
+    pub source: SourceRef,
+    /// The outputs an alert represented by this match goes to, as routed by the caller
+    /// (minimum severity, `OutputIds`, `destinations()`); empty: not delivered.
+    pub outputs: Vec<String>,
+}
+
+impl MatchRecord {
+    /// The record of an engine match; description, runbook and reference fall back to the
+    /// rule's metadata as in [`iota_alerts::AlertEngine`].
+    pub fn new(m: &RuleMatch<'_>, event_id: impl Into<String>, outputs: Vec<String>) -> Self {
+        let (rule, result) = (m.rule, m.result);
+        MatchRecord {
+            rule_id: rule.id.clone(),
+            dedup: result.dedup.clone(),
+            dedup_period_minutes: rule.dedup_period_minutes,
+            threshold: rule.threshold,
+            create_alert: rule.create_alert,
+            event_time: m.event_time,
+            event_id: event_id.into(),
+            event: String::from_utf8_lossy(m.event_json).into_owned(),
+            title: result.title.clone(),
+            severity: result.severity,
+            alert_context: result.alert_context.clone(),
+            description: result
+                .description
+                .clone()
+                .or_else(|| rule.description.clone()),
+            runbook: result.runbook.clone().or_else(|| rule.runbook.clone()),
+            reference: result.reference.clone().or_else(|| rule.reference.clone()),
+            destinations: result.destinations.clone(),
+            unique: result.unique.clone(),
+            tags: rule.tags.clone(),
+            reports: rule.reports.clone(),
+            log_type: m.log_type.to_owned(),
+            source: m.source.clone(),
+            outputs,
+        }
+    }
+}
+
+/// What one [`crate::StateStore::commit`] applies, all or nothing.
+#[derive(Clone, Debug, Default)]
+pub struct CommitUnit {
+    pub matches: Vec<MatchRecord>,
+    pub rule_errors: Vec<RuleErrorRecord>,
+    /// The source object these results come from; a unit naming an object already
+    /// committed is not applied again.
+    pub progress: Option<ObjectProgress>,
+}
+
+/// The processing of one source object, identified by (source, key, etag).
+#[derive(Clone, Debug)]
+pub struct ObjectProgress {
+    /// The configured source (e.g. the bucket or the integration name).
+    pub source: String,
+    pub key: String,
+    pub etag: String,
+    pub size: u64,
+    pub events: u64,
+    pub outcome: ObjectOutcome,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectOutcome {
+    Ok,
+    /// Processing failed with this error; the object is to be processed again.
+    Failed(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommitOutcome {
+    Applied(CommitSummary),
+    /// The unit's object was committed before (outcome ok): nothing was applied.
+    Duplicate,
+}
+
+/// What a commit did to the alert windows.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CommitSummary {
+    /// Alerts that reached their threshold in this commit (ids, in id order).
+    pub created: Vec<String>,
+    /// Alerts that existed before and got more events (ids, in id order).
+    pub updated: Vec<String>,
+    /// Matches recorded as signals (`CreateAlert: false`).
+    pub signals: u64,
+    /// Matches counted in windows still below their threshold.
+    pub below_threshold: u64,
+    /// Outbox entries queued.
+    pub deliveries: u64,
+    pub rule_errors: u64,
+}
+
+/// An outbox entry handed to a deliverer, leased to it until delivered, failed or expired.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    pub id: i64,
+    pub output: String,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    /// The alert as it is now (current event count and last-seen time).
+    pub alert: Alert,
+}
+
+/// Filters of `iota alerts list`.
+#[derive(Clone, Debug, Default)]
+pub struct AlertQuery {
+    /// Created at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    pub rule: Option<String>,
+    /// At least this severe.
+    pub min_severity: Option<Severity>,
+    /// Only alerts with a delivery marked failed.
+    pub failed_only: bool,
+    /// Signals (`CreateAlert: false`) too, not only alerts.
+    pub signals: bool,
+    pub limit: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertState {
+    Alert,
+    Signal,
+}
+
+/// A line of `iota alerts list`, newest first.
+#[derive(Clone, Debug, Serialize)]
+pub struct AlertSummary {
+    pub id: String,
+    pub rule_id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub dedup: String,
+    pub state: AlertState,
+    pub event_count: u64,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub deliveries: DeliveryCounts,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DeliveryCounts {
+    pub pending: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+}
+
+/// `iota alerts show`: the alert with its samples and its deliveries.
+#[derive(Clone, Debug, Serialize)]
+pub struct AlertDetail {
+    pub alert: Alert,
+    pub state: AlertState,
+    pub threshold: u32,
+    pub samples: Vec<Sample>,
+    pub deliveries: Vec<DeliveryRecord>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Sample {
+    pub event_time: DateTime<Utc>,
+    pub event_id: String,
+    pub source: SourceRef,
+    pub event: Box<RawValue>,
+}
+
+/// One output's delivery of an alert, with every attempt made.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeliveryRecord {
+    pub id: i64,
+    pub output: String,
+    pub status: DeliveryStatus,
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub history: Vec<Attempt>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    Pending,
+    Succeeded,
+    /// Given up after the deliverer's last attempt; `retry` makes it pending again.
+    Failed,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Attempt {
+    pub at: DateTime<Utc>,
+    pub outcome: AttemptOutcome,
+    pub error: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttemptOutcome {
+    Succeeded,
+    /// Failed; another attempt was scheduled.
+    Retry,
+    /// Failed; no further attempt.
+    Failed,
+}
+
+/// What `iota alerts retry` re-queues.
+#[derive(Clone, Copy, Debug)]
+pub enum RetryTarget<'a> {
+    /// The failed deliveries of one alert.
+    Alert(&'a str),
+    /// Every failed delivery.
+    AllFailed,
+}
+
+/// Rows removed by [`crate::StateStore::prune`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PruneReport {
+    /// Alert windows (alerts, signals and windows below threshold), with their samples and
+    /// deliveries.
+    pub alerts: u64,
+    pub rule_errors: u64,
+    pub objects: u64,
+    /// Expired rule-state keys.
+    pub rule_state: u64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct RuleErrorQuery {
+    /// Recorded at or after this time.
+    pub since: Option<DateTime<Utc>>,
+    pub rule: Option<String>,
+    pub limit: Option<u32>,
+}
+
+/// The processed-object state of SPEC 5.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ObjectRecord {
+    pub source: String,
+    pub key: String,
+    pub etag: String,
+    pub size: u64,
+    pub events: u64,
+    /// Alerts created by the commit that recorded the object.
+    pub alerts: u64,
+    pub outcome: ObjectOutcome,
+    pub attempts: u32,
+    pub first_attempt_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A value of the rule state behind the caching helpers (SPEC 3.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KvValue {
+    Counter(i64),
+    StringSet(BTreeSet<String>),
+    /// A JSON object, as text.
+    Dict(String),
+}

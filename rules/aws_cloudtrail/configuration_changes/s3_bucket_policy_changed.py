@@ -1,0 +1,50 @@
+"""A change to an S3 bucket's policy, ACL, CORS, lifecycle or replication configuration (CIS 4.8)."""
+
+from iota_helpers import aws_rule_context, is_aws_service, principal
+
+EVENT_NAMES = {
+    "PutBucketAcl",
+    "PutBucketPolicy",
+    "PutBucketCors",
+    "PutBucketLifecycle",
+    "PutBucketReplication",
+    "DeleteBucketPolicy",
+    "DeleteBucketCors",
+    "DeleteBucketLifecycle",
+    "DeleteBucketReplication",
+}
+
+
+def _made_by_aws(event):
+    """An AWS service, or a service-linked role that only a service can assume, made the call."""
+    if is_aws_service(event):
+        return True
+    issuer = event.deep_get("userIdentity", "sessionContext", "sessionIssuer", "arn", default="")
+    return "/aws-service-role/" in str(issuer)
+
+
+def rule(event):
+    if event.get("eventSource") != "s3.amazonaws.com" or event.get("eventName") not in EVENT_NAMES:
+        return False
+    if event.get("errorCode"):
+        return False
+    return not _made_by_aws(event)
+
+
+def _bucket(event):
+    return event.deep_get("requestParameters", "bucketName") or "<unknown bucket>"
+
+
+def title(event):
+    return f"{principal(event)} changed S3 bucket {_bucket(event)} ({event.get('eventName')})"
+
+
+def dedup(event):
+    actor = event.deep_get("userIdentity", "arn") or principal(event)
+    return f"{event.get('recipientAccountId')}:{actor}"
+
+
+def alert_context(event):
+    context = aws_rule_context(event)
+    context["bucket"] = _bucket(event)
+    return context

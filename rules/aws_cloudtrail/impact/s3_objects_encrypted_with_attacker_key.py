@@ -1,0 +1,68 @@
+"""Objects rewritten with SSE-C or a foreign KMS key: the S3 ransomware pattern (data events)."""
+
+import re
+
+from iota_helpers import aws_rule_context, is_aws_service, pattern_match_list, principal
+
+EVENT_NAMES = {"PutObject", "CopyObject", "CreateMultipartUpload"}
+KEY_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]*:(\d{12}):")
+SSE_C_HEADER = "x-amz-server-side-encryption-customer-algorithm"
+KMS_KEY_HEADER = "x-amz-server-side-encryption-aws-kms-key-id"
+
+# Principals whose applications use SSE-C by design, matched on userIdentity.arn (fnmatch).
+ALLOWED_PRINCIPAL_ARNS = []
+
+
+def allowed_principal_arns():
+    """The allow-list (a function so that tests can mock it)."""
+    return ALLOWED_PRINCIPAL_ARNS
+
+
+def _field(event, name):
+    return event.deep_get("requestParameters", name) or event.deep_get("responseElements", name)
+
+
+def _method(event):
+    """"SSE-C", "KMS key of account N", or None."""
+    if _field(event, SSE_C_HEADER) or event.deep_get("additionalEventData", "SSEApplied") == "SSE_C":
+        return "SSE-C (customer-provided key)"
+    key = _field(event, KMS_KEY_HEADER)
+    match = KEY_ACCOUNT.match(str(key)) if key else None
+    if match and match.group(1) != str(event.get("recipientAccountId")):
+        return f"KMS key of account {match.group(1)}"
+    return None
+
+
+def rule(event):
+    if event.get("eventSource") != "s3.amazonaws.com" or event.get("eventName") not in EVENT_NAMES:
+        return False
+    if event.get("errorCode") or is_aws_service(event):
+        return False
+    if _method(event) is None:
+        return False
+    return not pattern_match_list(event.deep_get("userIdentity", "arn", default=""), allowed_principal_arns())
+
+
+def unique(event):
+    return str(event.deep_get("requestParameters", "key", default=event.get("eventID")))
+
+
+def title(event):
+    bucket = event.deep_get("requestParameters", "bucketName", default="<unknown bucket>")
+    return f"{principal(event)} rewrote objects in S3 bucket {bucket} with {_method(event)}"
+
+
+def dedup(event):
+    return (
+        f"{event.get('recipientAccountId')}:{event.deep_get('userIdentity', 'arn')}:"
+        f"{event.deep_get('requestParameters', 'bucketName')}"
+    )
+
+
+def alert_context(event):
+    context = aws_rule_context(event)
+    context["bucket"] = event.deep_get("requestParameters", "bucketName")
+    context["key"] = event.deep_get("requestParameters", "key")
+    context["copy_source"] = event.deep_get("requestParameters", "x-amz-copy-source")
+    context["encryption"] = _method(event)
+    return context

@@ -1,0 +1,105 @@
+"""Administrator-level permissions given to a user, role or group: AdministratorAccess or
+IAMFullAccess attached, or an inline policy allowing every action (or every IAM action) on
+every resource."""
+
+import json
+from fnmatch import fnmatchcase
+from urllib.parse import unquote
+
+from iota_helpers import aws_rule_context, is_aws_service, principal
+
+ATTACH = {"AttachUserPolicy", "AttachRolePolicy", "AttachGroupPolicy"}
+INLINE = {"PutUserPolicy", "PutRolePolicy", "PutGroupPolicy"}
+
+# AWS managed policies that amount to full control of the account.
+ADMIN_MANAGED_POLICIES = {"AdministratorAccess", "IAMFullAccess"}
+
+
+def _as_list(value):
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def _policy(event):
+    text = event.deep_get("requestParameters", "policyDocument")
+    if not isinstance(text, str):
+        return None
+    if text.lstrip().startswith("%7B"):
+        text = unquote(text)
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return None
+    return document if isinstance(document, dict) else None
+
+
+def _grants_admin(document):
+    """True when an Allow statement covers "*" or "iam:*" on Resource "*" (NotAction with
+    Resource "*" allows all but a few actions, and counts too)."""
+    for statement in _as_list(document.get("Statement")):
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        if "*" not in _as_list(statement.get("Resource")):
+            continue
+        if "NotAction" in statement:
+            return True
+        for action in _as_list(statement.get("Action")):
+            if isinstance(action, str) and any(fnmatchcase(target, action.lower()) for target in ("*", "iam:*")):
+                return True
+    return False
+
+
+def _managed_name(event):
+    arn = event.deep_get("requestParameters", "policyArn")
+    if isinstance(arn, str) and ":iam::aws:policy/" in arn:
+        return arn.rsplit("/", 1)[1]
+    return None
+
+
+def _granted(event):
+    """A short description of the admin grant, or None."""
+    name = event.get("eventName")
+    if name in ATTACH:
+        managed = _managed_name(event)
+        return managed if managed in ADMIN_MANAGED_POLICIES else None
+    if name in INLINE:
+        document = _policy(event)
+        if document is not None and _grants_admin(document):
+            return f"inline policy {event.deep_get('requestParameters', 'policyName')}"
+    return None
+
+
+def _target(event):
+    params = event.get("requestParameters") or {}
+    for key, kind in (("userName", "user"), ("roleName", "role"), ("groupName", "group")):
+        if params.get(key):
+            return f"{kind} {params.get(key)}"
+    return "<unknown>"
+
+
+def rule(event):
+    if event.get("eventSource") != "iam.amazonaws.com" or event.get("eventName") not in ATTACH | INLINE:
+        return False
+    # IAM Identity Center provisioning its permission-set roles, Control Tower and CloudFormation
+    # stacks act as AWS services; their grants are reviewed where they are defined.
+    if event.get("errorCode") or is_aws_service(event):
+        return False
+    return _granted(event) is not None
+
+
+def title(event):
+    return f"{principal(event)} granted administrator access ({_granted(event)}) to IAM {_target(event)}"
+
+
+def dedup(event):
+    return f"{event.get('recipientAccountId')}:{_target(event)}"
+
+
+def alert_context(event):
+    context = aws_rule_context(event)
+    context["target"] = _target(event)
+    context["granted"] = _granted(event)
+    context["policy_arn"] = event.deep_get("requestParameters", "policyArn")
+    context["policy_document"] = _policy(event)
+    return context
