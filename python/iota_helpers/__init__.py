@@ -161,13 +161,16 @@ def _is_service_name(value):
 
 
 def is_aws_service(event):
-    """True when an AWS service made the call: userIdentity.type is AWSService, or
+    """True when an AWS service made the call: userIdentity.type is AWSService,
     sourceIPAddress / userIdentity.invokedBy names a service ("*.amazonaws.com",
-    "AWS Internal")."""
+    "AWS Internal"), or the session belongs to a service-linked role (issuer ARN under
+    `/aws-service-role/`), which only its service can assume."""
+    issuer = deep_get(event, "userIdentity", "sessionContext", "sessionIssuer", "arn", default="")
     return (
         deep_get(event, "userIdentity", "type") == "AWSService"
         or _is_service_name(deep_get(event, "sourceIPAddress"))
         or _is_service_name(deep_get(event, "userIdentity", "invokedBy"))
+        or "/aws-service-role/" in str(issuer)
     )
 
 

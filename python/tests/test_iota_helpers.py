@@ -143,3 +143,23 @@ class Patterns(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class ServiceLinkedRoleTest(unittest.TestCase):
+    def test_a_service_linked_role_session_is_an_aws_service(self):
+        from iota_helpers import is_aws_service
+
+        event = {
+            "sourceIPAddress": "10.0.0.1",
+            "userIdentity": {
+                "type": "AssumedRole",
+                "sessionContext": {
+                    "sessionIssuer": {
+                        "arn": "arn:aws:iam::111122223333:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing"
+                    }
+                },
+            },
+        }
+        self.assertTrue(is_aws_service(event))
+        event["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"] = "arn:aws:iam::111122223333:role/Admin"
+        self.assertFalse(is_aws_service(event))

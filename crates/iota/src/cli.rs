@@ -93,29 +93,17 @@ pub struct RuleSelection {
     #[arg(long = "path", visible_alias = "rules", value_name = "DIR")]
     pub path_options: Vec<PathBuf>,
 
-    /// Directory of helper modules put on the rules' import path (repeatable).
-    #[arg(
-        long = "helpers",
-        value_name = "DIR",
-        env = "IOTA_HELPERS",
-        value_delimiter = ','
-    )]
-    pub helpers: Vec<PathBuf>,
-
-    /// Directory of Panther data models for event.udm() (repeatable).
-    #[arg(
-        long = "data-models",
-        value_name = "DIR",
-        env = "IOTA_DATA_MODELS",
-        value_delimiter = ','
-    )]
-    pub data_models: Vec<PathBuf>,
+    #[command(flatten)]
+    pub imports: RuleImports,
 
     /// Only rules whose metadata KEY has VALUE (repeatable, all must hold; VALUE may list
     /// alternatives separated by commas). Keys: RuleID, Severity, LogTypes, Tags, Enabled,
     /// Threshold, DedupPeriodMinutes, DisplayName.
     #[arg(long = "filter", value_name = "KEY=VALUE")]
     pub filters: Vec<String>,
+
+    #[command(flatten)]
+    pub python: PythonArgs,
 }
 
 impl RuleSelection {
@@ -127,8 +115,7 @@ impl RuleSelection {
                 .chain(&self.path_options)
                 .cloned()
                 .collect(),
-            helpers: self.helpers.clone(),
-            data_models: self.data_models.clone(),
+            imports: self.imports.clone(),
         }
     }
 }
@@ -137,15 +124,6 @@ impl RuleSelection {
 pub struct RulesTestArgs {
     #[command(flatten)]
     pub selection: RuleSelection,
-
-    /// Python 3 interpreter that runs the rules.
-    #[arg(
-        long,
-        value_name = "PATH",
-        env = "IOTA_PYTHON",
-        default_value = "python3"
-    )]
-    pub python: PathBuf,
 
     /// One JSON object per test case on stdout instead of the human report.
     #[arg(long)]
@@ -156,15 +134,6 @@ pub struct RulesTestArgs {
 pub struct RulesListArgs {
     #[command(flatten)]
     pub selection: RuleSelection,
-
-    /// Python 3 interpreter used to import the rules (to infer their prefilters).
-    #[arg(
-        long,
-        value_name = "PATH",
-        env = "IOTA_PYTHON",
-        default_value = "python3"
-    )]
-    pub python: PathBuf,
 
     /// One JSON object per rule instead of a table.
     #[arg(long)]
@@ -181,18 +150,9 @@ pub struct RulesListArgs {
 pub struct RulesValidateArgs {
     #[command(flatten)]
     pub selection: RuleSelection,
-
-    /// Python 3 interpreter used to import the rules.
-    #[arg(
-        long,
-        value_name = "PATH",
-        env = "IOTA_PYTHON",
-        default_value = "python3"
-    )]
-    pub python: PathBuf,
 }
 
-/// Which rules to load and how to run them.
+/// Which rules to load.
 #[derive(Debug, Args, Default)]
 pub struct RuleArgs {
     /// Rule file or directory (repeatable; searched recursively). Default: the bundled pack.
@@ -204,6 +164,13 @@ pub struct RuleArgs {
     )]
     pub rules: Vec<PathBuf>,
 
+    #[command(flatten)]
+    pub imports: RuleImports,
+}
+
+/// What rules import besides themselves.
+#[derive(Debug, Args, Default, Clone)]
+pub struct RuleImports {
     /// Directory of helper modules put on the rules' import path (repeatable).
     #[arg(
         long = "helpers",
@@ -223,9 +190,9 @@ pub struct RuleArgs {
     pub data_models: Vec<PathBuf>,
 }
 
-/// The pool of Python rule workers.
+/// The interpreter that runs (or imports) the rules.
 #[derive(Debug, Args)]
-pub struct WorkerArgs {
+pub struct PythonArgs {
     /// Python 3 interpreter that runs the rules.
     #[arg(
         long,
@@ -234,6 +201,13 @@ pub struct WorkerArgs {
         default_value = "python3"
     )]
     pub python: PathBuf,
+}
+
+/// The pool of Python rule workers.
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    #[command(flatten)]
+    pub python: PythonArgs,
 
     /// Number of Python rule workers [default: one per CPU core].
     #[arg(long, value_name = "N", env = "IOTA_WORKERS")]

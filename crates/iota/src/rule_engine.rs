@@ -40,15 +40,15 @@ pub fn load_rules(args: &RuleArgs) -> anyhow::Result<RuleSet> {
         }
         args.rules.clone()
     };
-    for dir in args.helpers.iter().chain(&args.data_models) {
+    for dir in args.imports.helpers.iter().chain(&args.imports.data_models) {
         if !dir.is_dir() {
             return Err(UsageError(format!("{}: not a directory", dir.display())).into());
         }
     }
     Ok(discover(&RuleSources {
         rule_paths,
-        helper_dirs: args.helpers.clone(),
-        data_model_dirs: args.data_models.clone(),
+        helper_dirs: args.imports.helpers.clone(),
+        data_model_dirs: args.imports.data_models.clone(),
     }))
 }
 

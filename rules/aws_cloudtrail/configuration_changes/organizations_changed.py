@@ -45,20 +45,13 @@ WEAKENING = {
 }
 
 
-def _made_by_aws(event):
-    """An AWS service, or a service-linked role that only a service can assume, made the call."""
-    if is_aws_service(event):
-        return True
-    issuer = event.deep_get("userIdentity", "sessionContext", "sessionIssuer", "arn", default="")
-    return "/aws-service-role/" in str(issuer)
-
 
 def rule(event):
     if event.get("eventSource") != "organizations.amazonaws.com" or event.get("eventName") not in EVENT_NAMES:
         return False
     if event.get("errorCode"):
         return False
-    return not _made_by_aws(event)
+    return not is_aws_service(event)
 
 
 def _target(event):

@@ -50,13 +50,6 @@ WEAKENING = {
 }
 
 
-def _made_by_aws(event):
-    """An AWS service, or a service-linked role that only a service can assume, made the call."""
-    if is_aws_service(event):
-        return True
-    issuer = event.deep_get("userIdentity", "sessionContext", "sessionIssuer", "arn", default="")
-    return "/aws-service-role/" in str(issuer)
-
 
 def _plain(value):
     if isinstance(value, Mapping):
@@ -71,7 +64,7 @@ def rule(event):
         return False
     if event.get("errorCode"):
         return False
-    return not _made_by_aws(event)
+    return not is_aws_service(event)
 
 
 def _weakens(event):

@@ -22,13 +22,6 @@ _ON_RESOURCE = re.compile(r" on resource: (\S+)")
 _ACTION = re.compile(r"perform: (\S+)")
 
 
-def _made_by_aws(event):
-    """An AWS service, or a service-linked role that only a service can assume, made the call."""
-    if is_aws_service(event):
-        return True
-    issuer = event.deep_get("userIdentity", "sessionContext", "sessionIssuer", "arn", default="")
-    return "/aws-service-role/" in str(issuer)
-
 
 def _from_console(event):
     return event.get("sessionCredentialFromConsole") == "true"
@@ -50,7 +43,7 @@ def rule(event):
     # Anonymous S3 requests (internet scanners probing bucket names) are not an identity of ours.
     if event.deep_get("userIdentity", "accountId") == "ANONYMOUS_PRINCIPAL":
         return False
-    return not _made_by_aws(event)
+    return not is_aws_service(event)
 
 
 def unique(event):

@@ -39,7 +39,7 @@ pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
         let evaluator = evaluator(
             Arc::new(rules),
             &WorkerSettings {
-                python: &args.workers.python,
+                python: &args.workers.python.python,
                 rule_timeout: args.workers.rule_timeout,
                 memory_bytes: args.workers.worker_memory.as_u64(),
             },

@@ -80,7 +80,7 @@ pub fn run(args: RulesListArgs) -> anyhow::Result<u8> {
     let evaluator = evaluator(
         Arc::new(set),
         &WorkerSettings {
-            python: &args.python,
+            python: &args.selection.python.python,
             rule_timeout: Duration::from_secs(30),
             memory_bytes: 2 << 30,
         },
