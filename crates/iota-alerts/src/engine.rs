@@ -9,7 +9,7 @@
 //! context and `event`) is the earliest matching event of the window (ties broken by the
 //! smallest eventID).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
@@ -72,7 +72,7 @@ struct Window {
 struct Representative {
     event_id: Option<String>,
     result: Match,
-    rule: Rule,
+    rule: RuleFacts,
     event: Box<RawValue>,
     log_type: String,
     source: SourceRef,
@@ -152,6 +152,30 @@ impl AlertEngine {
     }
 }
 
+/// What an alert takes from its rule's metadata (not the whole rule: its test cases can be
+/// large, and every window keeps one of these).
+struct RuleFacts {
+    dedup_period_minutes: u32,
+    description: Option<String>,
+    runbook: Option<String>,
+    reference: Option<String>,
+    tags: Vec<String>,
+    reports: BTreeMap<String, Vec<String>>,
+}
+
+impl RuleFacts {
+    fn of(rule: &Rule) -> Self {
+        RuleFacts {
+            dedup_period_minutes: rule.dedup_period_minutes,
+            description: rule.description.clone(),
+            runbook: rule.runbook.clone(),
+            reference: rule.reference.clone(),
+            tags: rule.tags.clone(),
+            reports: rule.reports.clone(),
+        }
+    }
+}
+
 impl Representative {
     fn of(m: &RuleMatch<'_>) -> Self {
         let event = std::str::from_utf8(m.event_json)
@@ -161,7 +185,7 @@ impl Representative {
         Representative {
             event_id: m.event_id.map(str::to_string),
             result: m.result.clone(),
-            rule: m.rule.clone(),
+            rule: RuleFacts::of(m.rule),
             event,
             log_type: m.log_type.to_owned(),
             source: m.source.clone(),

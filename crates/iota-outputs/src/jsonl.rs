@@ -1,32 +1,26 @@
-//! Alerts as JSON lines on any writer: shared by the stdout and file outputs.
+//! Alerts as JSON lines: shared by the stdout and file outputs.
 
-use std::io::Write;
+use std::io::{ErrorKind, Write};
 
 use iota_alerts::Alert;
 
-use crate::OutputError;
+use crate::DeliveryError;
 
-pub(crate) struct JsonLines<W: Write> {
-    pub name: String,
-    pub writer: W,
+/// Writes the alert and its newline with one `write_all`, so that concurrent writers (or
+/// several processes appending to one file) never interleave parts of lines.
+pub(crate) fn write_line(writer: &mut impl Write, alert: &Alert) -> std::io::Result<()> {
+    let mut line = serde_json::to_vec(alert)?;
+    line.push(b'\n');
+    writer.write_all(&line)
 }
 
-impl<W: Write> JsonLines<W> {
-    pub fn send(&mut self, alert: &Alert) -> Result<(), OutputError> {
-        serde_json::to_writer(&mut self.writer, alert)
-            .map_err(std::io::Error::from)
-            .and_then(|()| self.writer.write_all(b"\n"))
-            .map_err(|source| self.error(source))
-    }
-
-    pub fn flush(&mut self) -> Result<(), OutputError> {
-        self.writer.flush().map_err(|source| self.error(source))
-    }
-
-    fn error(&self, source: std::io::Error) -> OutputError {
-        OutputError::Io {
-            output: self.name.clone(),
-            source,
-        }
+/// A closed pipe will not reopen (`iota scan | head`); other errors, such as a full disk,
+/// may clear.
+pub(crate) fn io_error(what: &str, err: std::io::Error) -> DeliveryError {
+    let reason = format!("{what}: {err}");
+    if err.kind() == ErrorKind::BrokenPipe {
+        DeliveryError::permanent(reason)
+    } else {
+        DeliveryError::retryable(reason)
     }
 }

@@ -1,20 +1,25 @@
 //! The `stdout` output: one alert per line, as JSON.
 
-use std::io::{BufWriter, Stdout};
+use std::io::Write;
 
 use iota_alerts::Alert;
 
-use crate::jsonl::JsonLines;
-use crate::{AlertOutput, OutputError};
+use crate::config::OutputSettings;
+use crate::jsonl::{io_error, write_line};
+use crate::{AlertOutput, DeliveryError};
 
-pub struct StdoutOutput(JsonLines<BufWriter<Stdout>>);
+pub struct StdoutOutput {
+    settings: OutputSettings,
+}
 
 impl StdoutOutput {
+    /// Named `stdout`, with the default settings.
     pub fn new() -> Self {
-        StdoutOutput(JsonLines {
-            name: "stdout".into(),
-            writer: BufWriter::new(std::io::stdout()),
-        })
+        Self::with_settings(OutputSettings::new("stdout"))
+    }
+
+    pub fn with_settings(settings: OutputSettings) -> Self {
+        StdoutOutput { settings }
     }
 }
 
@@ -25,15 +30,13 @@ impl Default for StdoutOutput {
 }
 
 impl AlertOutput for StdoutOutput {
-    fn name(&self) -> &str {
-        &self.0.name
-    }
+    crate::config::settings_accessors!("stdout");
 
-    fn send(&mut self, alert: &Alert) -> Result<(), OutputError> {
-        self.0.send(alert)
-    }
-
-    fn flush(&mut self) -> Result<(), OutputError> {
-        self.0.flush()
+    fn send(&self, alert: &Alert) -> Result<(), DeliveryError> {
+        let mut stdout = std::io::stdout().lock();
+        // Each alert is visible as soon as it is delivered, even when stdout is a pipe.
+        write_line(&mut stdout, alert)
+            .and_then(|()| stdout.flush())
+            .map_err(|err| io_error("writing to stdout", err))
     }
 }

@@ -258,12 +258,15 @@ pub struct ScanArgs {
     )]
     pub dedup_window: usize,
 
-    /// Where alerts go: `stdout` or `file=PATH` (repeatable).
+    /// Where alerts go (repeatable): stdout, file=PATH, slack=URL, pagerduty=ROUTING_KEY,
+    /// webhook=URL, sns=TOPIC_ARN, splunk=URL, datadog=SITE. A secret TARGET may be written
+    /// env:VAR or file:PATH; Splunk and Datadog tokens come from IOTA_SPLUNK_TOKEN and
+    /// IOTA_DATADOG_API_KEY, a webhook's HMAC key from IOTA_WEBHOOK_HMAC_KEY.
     #[arg(
         long = "output",
         value_name = "KIND[=TARGET]",
         env = "IOTA_OUTPUT",
-        value_delimiter = ',',
+        hide_env_values = true,
         default_value = "stdout"
     )]
     pub outputs: Vec<String>,

@@ -90,6 +90,8 @@ pub struct ScanSummary {
     pub matches: u64,
     pub alerts: u64,
     pub alerts_suppressed: u64,
+    /// (alert, output) deliveries that failed after their last attempt.
+    pub delivery_failures: u64,
     pub signals: u64,
     pub below_threshold: u64,
     pub rule_errors: u64,
@@ -155,6 +157,12 @@ impl ScanSummary {
             self.rules,
             self.events_to_rules, self.rule_evaluations, self.matches, self.alerts, self.signals, self.below_threshold, self.rule_errors
         );
+        if self.delivery_failures > 0 {
+            text += &format!(
+                "  output: {} deliveries failed (see the errors above)\n",
+                self.delivery_failures
+            );
+        }
         if self.alerts_suppressed > 0 || self.worker_restarts > 0 || self.skipped_evaluations > 0 {
             text += &format!(
                 "  also:   {} alerts suppressed by destinations(), {} worker restarts, {} evaluations skipped (disabled rules)\n",

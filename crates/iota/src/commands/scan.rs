@@ -2,15 +2,13 @@
 //! the scan ends (with final counts), rule errors and a summary on stderr.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
-use iota_alerts::{AlertEngine, Outcome, RuleErrorRecord, RuleMatch, SourceRef};
+use iota_alerts::{Alert, AlertEngine, Outcome, RuleErrorRecord, RuleMatch, SourceRef};
 use iota_decode::DecodeOptions;
-use iota_outputs::file::FileOutput;
-use iota_outputs::stdout::StdoutOutput;
-use iota_outputs::AlertOutput;
+use iota_outputs::{open_outputs, routes, AlertOutput, RetryPolicy};
 use iota_rules::{BatchResults, RuleSet};
 use iota_sources::expand_paths;
 
@@ -25,7 +23,7 @@ use crate::{terminal, UsageError};
 /// Returns the process exit status (0, or 1 when an input could not be read).
 pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
     let started = Instant::now();
-    let mut outputs = open_outputs(&args.outputs)?;
+    let outputs = open_outputs(&args.outputs).map_err(|e| UsageError(e.to_string()))?;
     let errors = ErrorReport::new(args.errors_out.as_deref())?;
 
     let (evaluator, workers) = if args.no_rules {
@@ -98,12 +96,20 @@ pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
             continue;
         }
         summary.alerts += 1;
-        for output in &mut outputs {
-            output.send(&alert)?;
+        let output_ids = rules
+            .and_then(|r| r.rules.iter().find(|rule| rule.id == alert.rule_id))
+            .map_or(&[][..], |rule| rule.output_ids.as_slice());
+        for output in &outputs {
+            if routes(output.as_ref(), &alert, output_ids) && !deliver(output.as_ref(), &alert) {
+                summary.delivery_failures += 1;
+            }
         }
     }
-    for output in &mut outputs {
-        output.flush()?;
+    for output in &outputs {
+        if let Err(err) = output.flush() {
+            tracing::error!(output = output.name(), "cannot flush: {err}");
+            summary.delivery_failures += 1;
+        }
     }
 
     summary.files = Counters::get(&counters.files);
@@ -179,20 +185,29 @@ fn source_ref(meta: &EventMeta) -> SourceRef {
     }
 }
 
-fn open_outputs(specs: &[String]) -> anyhow::Result<Vec<Box<dyn AlertOutput>>> {
-    specs
-        .iter()
-        .map(|spec| -> anyhow::Result<Box<dyn AlertOutput>> {
-            match spec.split_once('=') {
-                None if spec == "stdout" => Ok(Box::new(StdoutOutput::new())),
-                Some(("file", path)) if !path.is_empty() => {
-                    Ok(Box::new(FileOutput::open(path.as_ref())?))
-                }
-                _ => Err(UsageError(format!(
-                    "--output {spec:?}: expected `stdout` or `file=PATH`"
-                ))
-                .into()),
+/// Sends one alert to one output, retrying retryable failures with the output's backoff
+/// (a one-shot scan has no outbox to come back to later); false when it finally failed.
+fn deliver(output: &dyn AlertOutput, alert: &Alert) -> bool {
+    let policy = RetryPolicy {
+        max: Duration::from_secs(10),
+        ..RetryPolicy::for_output(output)
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let error = match output.send(alert) {
+            Ok(()) => return true,
+            Err(error) => error,
+        };
+        match policy.after_failure(attempt, &error) {
+            Some(delay) => {
+                tracing::warn!(output = output.name(), alert = %alert.id, attempt, "delivery failed, retrying in {delay:?}: {error}");
+                std::thread::sleep(delay);
             }
-        })
-        .collect()
+            None => {
+                tracing::error!(output = output.name(), alert = %alert.id, attempt, "delivery failed: {error}");
+                return false;
+            }
+        }
+    }
 }
