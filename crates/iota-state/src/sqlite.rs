@@ -42,9 +42,21 @@ impl Sqlite {
         let conn = Connection::open(path).map_err(db)?;
         // First, so that every later statement waits for other processes instead of failing.
         conn.busy_timeout(BUSY_TIMEOUT).map_err(db)?;
-        let mode: String = conn
-            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-            .map_err(db)?;
+        // Switching a new file to WAL takes a lock SQLite does not wait for when another
+        // connection is doing the same (it answers "locked" at once to avoid a deadlock):
+        // retry for as long as the busy timeout.
+        let started = std::time::Instant::now();
+        let mode: String = loop {
+            match conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0)) {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::DatabaseBusy
+                        && started.elapsed() < BUSY_TIMEOUT =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                other => break other.map_err(db)?,
+            }
+        };
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Failure::Invalid(format!(
                 "cannot use WAL mode (journal mode is {mode}); is the file on a network \
