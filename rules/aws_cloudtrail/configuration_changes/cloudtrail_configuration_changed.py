@@ -1,6 +1,6 @@
 """A change to CloudTrail trails, event selectors or event data stores (CIS 4.5)."""
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import aws_rule_context, is_aws_service, principal, principal_key
 
 EVENT_NAMES = {
     # CIS 4.5 event set
@@ -63,11 +63,10 @@ def severity(event):
 
 
 def dedup(event):
-    actor = event.deep_get("userIdentity", "arn") or principal(event)
     # The elevated changes get their own alert, so routine changes earlier in the hour cannot
     # hide them under a Low alert.
     kind = "reduces-logging" if event.get("eventName") in REDUCING else "routine"
-    return f"{event.get('recipientAccountId')}:{actor}:{kind}"
+    return f"{event.get('recipientAccountId')}:{principal_key(event)}:{kind}"
 
 
 def alert_context(event):

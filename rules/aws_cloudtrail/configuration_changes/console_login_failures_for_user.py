@@ -1,6 +1,6 @@
 """Failed AWS console sign-ins for one user coming from several source IP addresses (CIS 4.6)."""
 
-from iota_helpers import aws_rule_context
+from iota_helpers import aws_rule_context, sign_in_user
 
 
 def rule(event):
@@ -10,13 +10,7 @@ def rule(event):
 
 
 def _user(event):
-    if event.deep_get("userIdentity", "type") == "Root":
-        return "root"
-    # AWS writes HIDDEN_DUE_TO_SECURITY_REASONS when the user name does not exist.
-    name = event.deep_get("userIdentity", "userName")
-    if not name or name == "HIDDEN_DUE_TO_SECURITY_REASONS":
-        return "a user name that does not exist"
-    return name
+    return sign_in_user(event) or "a user name that does not exist"
 
 
 def unique(event):

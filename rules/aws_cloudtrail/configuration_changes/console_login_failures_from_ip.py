@@ -1,6 +1,6 @@
 """Repeated failed AWS console sign-ins for one user from one source IP address (CIS 4.6)."""
 
-from iota_helpers import aws_rule_context
+from iota_helpers import aws_rule_context, sign_in_user
 
 
 def rule(event):
@@ -10,12 +10,7 @@ def rule(event):
 
 
 def _user(event):
-    if event.deep_get("userIdentity", "type") == "Root":
-        return "root"
-    name = event.deep_get("userIdentity", "userName")
-    if not name or name == "HIDDEN_DUE_TO_SECURITY_REASONS":
-        return "a user name that does not exist"
-    return name
+    return sign_in_user(event) or "a user name that does not exist"
 
 
 def title(event):

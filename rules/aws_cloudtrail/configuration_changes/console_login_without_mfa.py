@@ -1,6 +1,6 @@
 """A successful AWS console sign-in by an IAM user or the root user without MFA (CIS 4.2)."""
 
-from iota_helpers import aws_rule_context, principal
+from iota_helpers import aws_rule_context, principal, principal_key
 
 # Federated (SAML/OIDC role) and IAM Identity Center sign-ins authenticate, and enforce MFA, at
 # the identity provider: CloudTrail records MFAUsed "No" for them, so only password-based
@@ -26,8 +26,7 @@ def title(event):
 
 
 def dedup(event):
-    actor = event.deep_get("userIdentity", "arn") or principal(event)
-    return f"{event.get('recipientAccountId')}:{actor}"
+    return f"{event.get('recipientAccountId')}:{principal_key(event)}"
 
 
 def alert_context(event):

@@ -1,6 +1,6 @@
 """A network ACL created, deleted, its entries changed or its subnet association replaced (CIS 4.11)."""
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import aws_rule_context, is_aws_service, principal, principal_key
 
 EVENT_NAMES = {
     "CreateNetworkAcl",
@@ -48,8 +48,7 @@ def title(event):
 
 
 def dedup(event):
-    actor = event.deep_get("userIdentity", "arn") or principal(event)
-    return f"{event.get('recipientAccountId')}:{actor}"
+    return f"{event.get('recipientAccountId')}:{principal_key(event)}"
 
 
 def alert_context(event):

@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping, Sequence
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import aws_rule_context, is_aws_service, principal, principal_key
 
 EVENT_NAMES = {
     # CIS 4.12 event set
@@ -77,8 +77,7 @@ def title(event):
 
 
 def dedup(event):
-    actor = event.deep_get("userIdentity", "arn") or principal(event)
-    return f"{event.get('recipientAccountId')}:{actor}"
+    return f"{event.get('recipientAccountId')}:{principal_key(event)}"
 
 
 def alert_context(event):

@@ -1,6 +1,6 @@
 """A VPC route table or route created, replaced, deleted, or a subnet association changed (CIS 4.13)."""
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import aws_rule_context, is_aws_service, principal, principal_key
 
 EVENT_NAMES = {
     # CIS 4.13 event set
@@ -69,8 +69,7 @@ def title(event):
 
 
 def dedup(event):
-    actor = event.deep_get("userIdentity", "arn") or principal(event)
-    return f"{event.get('recipientAccountId')}:{actor}"
+    return f"{event.get('recipientAccountId')}:{principal_key(event)}"
 
 
 def alert_context(event):

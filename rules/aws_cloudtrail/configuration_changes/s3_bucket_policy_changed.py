@@ -1,6 +1,6 @@
 """A change to an S3 bucket's policy, ACL, CORS, lifecycle or replication configuration (CIS 4.8)."""
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import aws_rule_context, is_aws_service, principal, principal_key
 
 EVENT_NAMES = {
     "PutBucketAcl",
@@ -33,8 +33,7 @@ def title(event):
 
 
 def dedup(event):
-    actor = event.deep_get("userIdentity", "arn") or principal(event)
-    return f"{event.get('recipientAccountId')}:{actor}"
+    return f"{event.get('recipientAccountId')}:{principal_key(event)}"
 
 
 def alert_context(event):

@@ -1,6 +1,6 @@
 """A security group created, deleted, or its rules changed (CIS 4.10)."""
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import aws_rule_context, ec2_items, is_aws_service, principal, principal_key
 
 EVENT_NAMES = {
     "AuthorizeSecurityGroupIngress",
@@ -26,10 +26,8 @@ def rule(event):
 
 def _world_ranges(permission):
     cidrs = [permission.get("cidrIp"), permission.get("cidrIpv6")]
-    for item in (permission.get("ipRanges") or {}).get("items") or []:
-        cidrs.append(item.get("cidrIp"))
-    for item in (permission.get("ipv6Ranges") or {}).get("items") or []:
-        cidrs.append(item.get("cidrIpv6"))
+    cidrs += [item.get("cidrIp") for item in ec2_items(permission, "ipRanges")]
+    cidrs += [item.get("cidrIpv6") for item in ec2_items(permission, "ipv6Ranges")]
     return [cidr for cidr in cidrs if cidr in WORLD]
 
 
@@ -51,7 +49,7 @@ def _open_to_world(event):
     request = event.get("requestParameters") or {}
     # The API takes either IpPermissions or, in its older form, one rule as flat parameters
     # (cidrIp, ipProtocol, fromPort, toPort); CloudTrail records whichever was sent.
-    permissions = list((request.get("ipPermissions") or {}).get("items") or []) + [request]
+    permissions = ec2_items(request, "ipPermissions") + [request]
     opened = []
     for permission in permissions:
         if _world_ranges(permission):
@@ -84,11 +82,10 @@ def severity(event):
 
 
 def dedup(event):
-    actor = event.deep_get("userIdentity", "arn") or principal(event)
     # The elevated changes get their own alert, so routine changes earlier in the hour cannot
     # hide them under a Low alert.
     kind = "opened-to-world" if _open_to_world(event) else "routine"
-    return f"{event.get('recipientAccountId')}:{actor}:{kind}"
+    return f"{event.get('recipientAccountId')}:{principal_key(event)}:{kind}"
 
 
 def alert_context(event):

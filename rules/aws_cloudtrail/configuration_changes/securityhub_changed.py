@@ -1,9 +1,8 @@
 """A Security Hub configuration change: hub, standards, controls, members, automation (CIS 4.16)."""
 
 import json
-from collections.abc import Mapping, Sequence
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import aws_rule_context, is_aws_service, plain, principal, principal_key
 
 EVENT_NAMES = {
     "DisableSecurityHub",
@@ -51,14 +50,6 @@ WEAKENING = {
 
 
 
-def _plain(value):
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        return [_plain(v) for v in value]
-    return value
-
-
 def rule(event):
     if event.get("eventSource") != "securityhub.amazonaws.com" or event.get("eventName") not in EVENT_NAMES:
         return False
@@ -72,7 +63,7 @@ def _weakens(event):
         return True
     # Controls switched off (ControlStatus / AssociationStatus DISABLED) and automation rules that
     # suppress findings hide detections as surely as disabling a standard.
-    request = json.dumps(_plain(event.get("requestParameters")), default=str)
+    request = json.dumps(plain(event.get("requestParameters")), default=str)
     return '"DISABLED"' in request or '"SUPPRESSED"' in request
 
 
@@ -112,11 +103,10 @@ def severity(event):
 
 
 def dedup(event):
-    actor = event.deep_get("userIdentity", "arn") or principal(event)
     # The elevated changes get their own alert, so routine changes earlier in the hour cannot
     # hide them under a Low alert.
     kind = "weakens-detection" if _weakens(event) else "routine"
-    return f"{event.get('recipientAccountId')}:{actor}:{kind}"
+    return f"{event.get('recipientAccountId')}:{principal_key(event)}:{kind}"
 
 
 def alert_context(event):

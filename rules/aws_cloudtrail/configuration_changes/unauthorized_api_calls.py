@@ -2,9 +2,8 @@
 
 import json
 import re
-from collections.abc import Mapping, Sequence
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import aws_rule_context, is_aws_service, plain, principal, principal_key
 
 # The CIS metric filter matches errorCode "*UnauthorizedOperation" or "AccessDenied*"; these
 # are the values AWS services actually write.
@@ -27,14 +26,6 @@ def _from_console(event):
     return event.get("sessionCredentialFromConsole") == "true"
 
 
-def _plain(value):
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        return [_plain(v) for v in value]
-    return value
-
-
 def rule(event):
     if event.get("errorCode") not in DENIED_CODES:
         return False
@@ -54,7 +45,7 @@ def unique(event):
     if match:
         target = match.group(1)
     else:
-        target = json.dumps(_plain(event.get("requestParameters")), sort_keys=True, default=str)[:512]
+        target = json.dumps(plain(event.get("requestParameters")), sort_keys=True, default=str)[:512]
     return f"{event.get('eventSource')}:{event.get('eventName')}:{target}"
 
 
@@ -73,8 +64,7 @@ def severity(event):
 
 
 def dedup(event):
-    actor = event.deep_get("userIdentity", "arn") or principal(event)
-    return f"{event.get('recipientAccountId')}:{actor}"
+    return f"{event.get('recipientAccountId')}:{principal_key(event)}"
 
 
 def alert_context(event):

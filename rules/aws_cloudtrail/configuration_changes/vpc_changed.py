@@ -1,6 +1,6 @@
 """A VPC created, deleted or modified, or a VPC peering or ClassicLink connection changed (CIS 4.14)."""
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import aws_rule_context, is_aws_service, is_external_account, principal, principal_key
 
 EVENT_NAMES = {
     "CreateVpc",
@@ -36,8 +36,7 @@ def _peer_accounts(event):
         event.deep_get("responseElements", "vpcPeeringConnection", "accepterVpcInfo", "ownerId"),
         event.deep_get("responseElements", "vpcPeeringConnection", "requesterVpcInfo", "ownerId"),
     }
-    here = {event.get("recipientAccountId"), None, ""}
-    return sorted(str(owner) for owner in owners - here)
+    return sorted(str(owner) for owner in owners if is_external_account(owner, event))
 
 
 def _object(event):
@@ -66,11 +65,10 @@ def severity(event):
 
 
 def dedup(event):
-    actor = event.deep_get("userIdentity", "arn") or principal(event)
     # The elevated changes get their own alert, so routine changes earlier in the hour cannot
     # hide them under a Low alert.
     kind = "cross-account-peering" if _peer_accounts(event) else "routine"
-    return f"{event.get('recipientAccountId')}:{actor}:{kind}"
+    return f"{event.get('recipientAccountId')}:{principal_key(event)}:{kind}"
 
 
 def alert_context(event):

@@ -1,10 +1,6 @@
 """One principal reading the user data of many EC2 instances, where start-up secrets often live."""
 
-from iota_helpers import aws_rule_context, is_aws_service, pattern_match_list, principal
-
-# Infrastructure-as-code tools read every instance's user data when they refresh state;
-# their calls are excluded by user agent. An attacker could fake one: keep the list short.
-IAC_USER_AGENTS = ["*terraform-provider-aws*", "*pulumi-aws*"]
+from iota_helpers import aws_rule_context, is_aws_service, is_iac_user_agent, principal
 
 
 def rule(event):
@@ -15,8 +11,9 @@ def rule(event):
     if is_aws_service(event):
         return False
     # Denied attempts count too: an attacker sweeping instances with a role that lacks the
-    # permission is just as interesting.
-    return not pattern_match_list(event.get("userAgent", ""), IAC_USER_AGENTS)
+    # permission is just as interesting. Infrastructure-as-code tools read every instance's
+    # user data when they refresh state; their calls are excluded by user agent.
+    return not is_iac_user_agent(event)
 
 
 def unique(event):

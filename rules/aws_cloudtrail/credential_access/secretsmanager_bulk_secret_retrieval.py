@@ -1,6 +1,6 @@
 """One principal reading the values of many different Secrets Manager secrets in a short time."""
 
-from iota_helpers import aws_rule_context, is_aws_service, pattern_match_list, principal
+from iota_helpers import aws_rule_context, is_aws_service, principal, principal_arn_matches
 
 # Roles or users expected to read many secrets (for example a secrets-sync job), matched
 # against userIdentity.arn with fnmatch wildcards. Empty by default: add yours.
@@ -27,8 +27,7 @@ def rule(event):
         return False
     if event.get("errorCode") or is_aws_service(event):
         return False
-    arn = event.deep_get("userIdentity", "arn", default="")
-    return not pattern_match_list(arn, allowed_principal_arns())
+    return not principal_arn_matches(event, allowed_principal_arns())
 
 
 def unique(event):

@@ -1,6 +1,6 @@
 """One principal reading many SSM parameters with decryption (SecureString values) in a short time."""
 
-from iota_helpers import aws_rule_context, is_aws_service, pattern_match_list, principal
+from iota_helpers import aws_rule_context, is_aws_service, is_true, principal, principal_arn_matches
 
 EVENT_NAMES = {"GetParameter", "GetParameters", "GetParametersByPath", "GetParameterHistory"}
 
@@ -13,10 +13,6 @@ ALLOWED_PRINCIPAL_ARNS = []
 def allowed_principal_arns():
     """The allow-list (a function so that tests can mock it)."""
     return ALLOWED_PRINCIPAL_ARNS
-
-
-def _truthy(value):
-    return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
 def _names(event):
@@ -35,9 +31,9 @@ def rule(event):
         return False
     if event.get("errorCode") or is_aws_service(event):
         return False
-    if not _truthy(event.deep_get("requestParameters", "withDecryption")):
+    if not is_true(event.deep_get("requestParameters", "withDecryption")):
         return False
-    return not pattern_match_list(event.deep_get("userIdentity", "arn", default=""), allowed_principal_arns())
+    return not principal_arn_matches(event, allowed_principal_arns())
 
 
 def unique(event):

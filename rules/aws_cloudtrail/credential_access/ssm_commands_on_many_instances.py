@@ -1,6 +1,6 @@
 """One principal running shell commands or opening sessions on many instances through SSM."""
 
-from iota_helpers import aws_rule_context, is_aws_service, pattern_match_list, principal
+from iota_helpers import aws_rule_context, is_aws_service, pattern_match_list, principal, principal_arn_matches
 
 # Fleet-management documents that run on many instances by design (patching, inventory,
 # agent updates). Anything else, including custom documents, counts.
@@ -46,7 +46,7 @@ def rule(event):
     document = event.deep_get("requestParameters", "documentName", default="")
     if event.get("eventName") == "SendCommand" and pattern_match_list(document, ROUTINE_DOCUMENTS):
         return False
-    return not pattern_match_list(event.deep_get("userIdentity", "arn", default=""), allowed_principal_arns())
+    return not principal_arn_matches(event, allowed_principal_arns())
 
 
 def unique(event):

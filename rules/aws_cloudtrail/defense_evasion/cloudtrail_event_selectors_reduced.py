@@ -1,21 +1,11 @@
 """PutEventSelectors that stops a trail from recording management events, or part of them."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import as_list, aws_rule_context, is_aws_service, name_from_arn, principal
 
 # Findings that leave the account's control-plane activity unrecorded.
 _SEVERE = {"management events off", "write management events off"}
-
-
-def _as_list(value):
-    if value is None:
-        return []
-    if isinstance(value, (str, Mapping)):
-        return [value]
-    if isinstance(value, Sequence):
-        return list(value)
-    return []
 
 
 def _basic_findings(selectors):
@@ -27,9 +17,9 @@ def _basic_findings(selectors):
             value
             for s in selectors
             if isinstance(s, Mapping)
-            for resource in _as_list(s.get("dataResources"))
+            for resource in as_list(s.get("dataResources"))
             if isinstance(resource, Mapping)
-            for value in _as_list(resource.get("values"))
+            for value in as_list(resource.get("values"))
         ]
         # A trail kept for data events only is a legitimate design; one with no data resources
         # either records nothing at all.
@@ -41,14 +31,14 @@ def _basic_findings(selectors):
             findings.append("write management events off")
         elif types == {"WriteOnly"}:
             findings.append("read-only management events off")
-    if all(_as_list(s.get("excludeManagementEventSources")) for s in management):
-        excluded = sorted({src for s in management for src in _as_list(s.get("excludeManagementEventSources"))})
+    if all(as_list(s.get("excludeManagementEventSources")) for s in management):
+        excluded = sorted({src for s in management for src in as_list(s.get("excludeManagementEventSources"))})
         findings.append("management events excluded for " + ", ".join(map(str, excluded)))
     return findings
 
 
 def _field(selector, name):
-    for field in _as_list(selector.get("fieldSelectors")):
+    for field in as_list(selector.get("fieldSelectors")):
         if isinstance(field, Mapping) and str(field.get("field", "")).lower() == name.lower():
             return field
     return None
@@ -62,19 +52,19 @@ def _advanced_findings(selectors):
         if not isinstance(selector, Mapping):
             continue
         category = _field(selector, "eventCategory")
-        if category and "Management" in _as_list(category.get("equals")):
+        if category and "Management" in as_list(category.get("equals")):
             management.append(selector)
     if not management:
         return ["management events off"]
     findings = []
     read_only = [_field(s, "readOnly") for s in management]
-    if all(f and _as_list(f.get("equals")) == ["true"] for f in read_only):
+    if all(f and as_list(f.get("equals")) == ["true"] for f in read_only):
         findings.append("write management events off")
-    elif all(f and _as_list(f.get("equals")) == ["false"] for f in read_only):
+    elif all(f and as_list(f.get("equals")) == ["false"] for f in read_only):
         findings.append("read-only management events off")
     sources = [_field(s, "eventSource") for s in management]
-    if all(f and _as_list(f.get("notEquals")) for f in sources):
-        excluded = sorted({src for f in sources for src in _as_list(f.get("notEquals"))})
+    if all(f and as_list(f.get("notEquals")) for f in sources):
+        excluded = sorted({src for f in sources for src in as_list(f.get("notEquals"))})
         findings.append("management events excluded for " + ", ".join(map(str, excluded)))
     return findings
 
@@ -83,10 +73,10 @@ def _findings(event):
     params = event.get("requestParameters") or {}
     if not isinstance(params, Mapping):
         return []
-    advanced = _as_list(params.get("advancedEventSelectors"))
+    advanced = as_list(params.get("advancedEventSelectors"))
     if advanced:
         return _advanced_findings(advanced)
-    basic = _as_list(params.get("eventSelectors"))
+    basic = as_list(params.get("eventSelectors"))
     if basic:
         return _basic_findings(basic)
     return []
@@ -101,8 +91,7 @@ def rule(event):
 
 
 def _trail(event):
-    name = event.deep_get("requestParameters", "trailName", default="<unknown trail>")
-    return name.split(":trail/", 1)[1] if isinstance(name, str) and ":trail/" in name else name
+    return name_from_arn(event.deep_get("requestParameters", "trailName", default="<unknown trail>"), ":trail/")
 
 
 def title(event):

@@ -1,13 +1,7 @@
 """UpdateTrail that turns off log file validation, removes the trail's KMS encryption, or
 encrypts it with a KMS key of another account."""
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
-
-
-def _key_account(key_id):
-    # Only a key ARN names its account; a key id or alias is in the trail's own account.
-    parts = key_id.split(":") if isinstance(key_id, str) else []
-    return parts[4] if len(parts) > 5 and parts[2] == "kms" else None
+from iota_helpers import arn_account, aws_rule_context, is_aws_service, is_external_account, name_from_arn, principal
 
 
 def _changes(event):
@@ -20,8 +14,9 @@ def _changes(event):
         if not key:
             changes.append("SSE-KMS encryption removed")
         else:
-            owner = _key_account(key)
-            if owner and owner != event.get("recipientAccountId"):
+            # Only a key ARN names its account; a key id or alias is in the trail's own account.
+            owner = arn_account(key, "kms")
+            if is_external_account(owner, event):
                 changes.append(f"logs encrypted with a KMS key of account {owner}")
     return changes
 
@@ -35,8 +30,7 @@ def rule(event):
 
 
 def _trail(event):
-    name = event.deep_get("requestParameters", "name", default="<unknown trail>")
-    return name.split(":trail/", 1)[1] if isinstance(name, str) and ":trail/" in name else name
+    return name_from_arn(event.deep_get("requestParameters", "name", default="<unknown trail>"), ":trail/")
 
 
 def title(event):

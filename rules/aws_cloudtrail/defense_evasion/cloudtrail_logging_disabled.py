@@ -1,7 +1,7 @@
 """CloudTrail logging stopped, a trail deleted, or a CloudTrail Lake event data store stopped or
 deleted: the classic first move to blind defenders."""
 
-from iota_helpers import aws_rule_context, principal
+from iota_helpers import aws_rule_context, name_from_arn, principal
 
 EVENT_NAMES = {"StopLogging", "DeleteTrail", "StopEventDataStoreIngestion", "DeleteEventDataStore"}
 
@@ -13,10 +13,7 @@ def _target(event):
     )
     if not isinstance(value, str) or not value:
         return "<unknown>"
-    for marker in (":trail/", ":eventdatastore/"):
-        if marker in value:
-            return value.split(marker, 1)[1]
-    return value
+    return name_from_arn(value, ":trail/", ":eventdatastore/")
 
 
 def rule(event):

@@ -1,19 +1,13 @@
 """UpdateTrail that sends a trail's logs somewhere else: a new S3 bucket, or a CloudWatch Logs
 group that is removed or belongs to another account."""
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import arn_account, aws_rule_context, is_aws_service, is_external_account, name_from_arn, principal
 
 # Add the log buckets your organization really uses (exact names) to silence expected moves.
 EXPECTED_LOG_BUCKETS = set()
 
 
-def _arn_account(arn):
-    parts = arn.split(":") if isinstance(arn, str) else []
-    return parts[4] if len(parts) > 5 else None
-
-
 def _changes(event):
-    account = event.get("recipientAccountId")
     changes = []
     bucket = event.deep_get("requestParameters", "s3BucketName")
     if isinstance(bucket, str) and bucket and bucket not in EXPECTED_LOG_BUCKETS:
@@ -23,8 +17,8 @@ def _changes(event):
         group = params.get("cloudWatchLogsLogGroupArn")
         if not group:
             changes.append("CloudWatch Logs delivery removed")
-        elif _arn_account(group) not in (None, account):
-            changes.append(f"CloudWatch Logs group in account {_arn_account(group)}")
+        elif is_external_account(arn_account(group), event):
+            changes.append(f"CloudWatch Logs group in account {arn_account(group)}")
     return changes
 
 
@@ -37,8 +31,7 @@ def rule(event):
 
 
 def _trail(event):
-    name = event.deep_get("requestParameters", "name", default="<unknown trail>")
-    return name.split(":trail/", 1)[1] if isinstance(name, str) and ":trail/" in name else name
+    return name_from_arn(event.deep_get("requestParameters", "name", default="<unknown trail>"), ":trail/")
 
 
 def title(event):

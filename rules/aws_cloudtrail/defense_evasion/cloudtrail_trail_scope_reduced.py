@@ -1,7 +1,7 @@
 """UpdateTrail that narrows what a trail covers: one region only, no global service events, or
 no longer an organization trail."""
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import aws_rule_context, is_aws_service, name_from_arn, principal
 
 # requestParameters key set to False -> what the trail stops recording.
 _NARROWING = {
@@ -24,8 +24,7 @@ def rule(event):
 
 
 def _trail(event):
-    name = event.deep_get("requestParameters", "name", default="<unknown trail>")
-    return name.split(":trail/", 1)[1] if isinstance(name, str) and ":trail/" in name else name
+    return name_from_arn(event.deep_get("requestParameters", "name", default="<unknown trail>"), ":trail/")
 
 
 def title(event):

@@ -1,20 +1,14 @@
 """A GuardDuty detector deleted, suspended, or stripped of its protection plans."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
-
-
-def _as_list(value):
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        return list(value)
-    return []
+from iota_helpers import as_list, aws_rule_context, is_aws_service, principal
 
 
 def _disabled_features(event):
     """Protection plans / data sources an UpdateDetector call turns off."""
     off = []
-    for feature in _as_list(event.deep_get("requestParameters", "features")):
+    for feature in as_list(event.deep_get("requestParameters", "features")):
         if isinstance(feature, Mapping) and feature.get("status") == "DISABLED":
             off.append(str(feature.get("name")))
     sources = event.deep_get("requestParameters", "dataSources")

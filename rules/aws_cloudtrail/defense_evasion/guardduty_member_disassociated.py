@@ -1,8 +1,6 @@
 """A GuardDuty member account cut off from its administrator account, from either side."""
 
-from collections.abc import Sequence
-
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import as_list, aws_rule_context, is_aws_service, principal
 
 # Called in the member account: it leaves the administrator's view.
 MEMBER_SIDE = {"DisassociateFromMasterAccount", "DisassociateFromAdministratorAccount"}
@@ -11,10 +9,7 @@ ADMIN_SIDE = {"DisassociateMembers", "DeleteMembers", "StopMonitoringMembers"}
 
 
 def _accounts(event):
-    accounts = event.deep_get("requestParameters", "accountIds")
-    if isinstance(accounts, Sequence) and not isinstance(accounts, str):
-        return [str(a) for a in accounts]
-    return []
+    return [str(a) for a in as_list(event.deep_get("requestParameters", "accountIds"))]
 
 
 def rule(event):
@@ -43,6 +38,6 @@ def alert_context(event):
     context = aws_rule_context(event)
     context["detector_id"] = event.deep_get("requestParameters", "detectorId")
     context["member_accounts"] = _accounts(event)
-    unprocessed = event.deep_walk("responseElements", "unprocessedAccounts", "accountId", default=[])
-    context["unprocessed_accounts"] = [str(unprocessed)] if isinstance(unprocessed, str) else [str(a) for a in unprocessed]
+    unprocessed = event.deep_walk("responseElements", "unprocessedAccounts", "accountId")
+    context["unprocessed_accounts"] = [str(a) for a in as_list(unprocessed)]
     return context

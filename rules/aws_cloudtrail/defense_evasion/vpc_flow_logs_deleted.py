@@ -1,8 +1,8 @@
 """VPC flow logs deleted: network traffic of the VPC, subnet or interface is no longer recorded."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import as_list, aws_rule_context, is_aws_service, principal
 
 
 def _flow_log_ids(event):
@@ -11,9 +11,8 @@ def _flow_log_ids(event):
     ids = event.deep_get("requestParameters", "DeleteFlowLogsRequest", "FlowLogId")
     if ids is None:
         ids = event.deep_get("requestParameters", "flowLogIds")
-    items = list(ids) if isinstance(ids, Sequence) and not isinstance(ids, str) else [ids]
     out = []
-    for item in items:
+    for item in as_list(ids):
         if isinstance(item, Mapping):
             item = item.get("content")
         if isinstance(item, str) and item:

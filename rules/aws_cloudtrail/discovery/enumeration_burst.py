@@ -2,7 +2,7 @@
 
 import re
 
-from iota_helpers import aws_rule_context, is_aws_service, pattern_match_list, principal
+from iota_helpers import IAC_USER_AGENTS, aws_rule_context, is_aws_service, pattern_match_list, principal, principal_arn_matches
 
 READ_API = re.compile(r"^(List|Describe|Get|Search|Lookup)[A-Z]")
 
@@ -24,8 +24,7 @@ IGNORED_USER_AGENTS = [
     "*Console*",
     "Mozilla/*",
     "AWS Internal",
-    "*terraform-provider-aws*",
-    "*pulumi-aws*",
+    *IAC_USER_AGENTS,
 ]
 
 # Inventory and posture-management principals (CSPM scanners, Config-like tools), matched
@@ -52,7 +51,7 @@ def rule(event):
         return False
     if pattern_match_list(event.get("userAgent") or "", IGNORED_USER_AGENTS):
         return False
-    return not pattern_match_list(event.deep_get("userIdentity", "arn", default=""), allowed_principal_arns())
+    return not principal_arn_matches(event, allowed_principal_arns())
 
 
 def unique(event):

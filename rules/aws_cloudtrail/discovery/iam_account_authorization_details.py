@@ -1,6 +1,6 @@
 """GetAccountAuthorizationDetails called: a full dump of the account's IAM users, roles and policies."""
 
-from iota_helpers import aws_rule_context, is_aws_service, pattern_match_list, principal
+from iota_helpers import aws_rule_context, is_aws_service, principal, principal_arn_matches
 
 # Security tooling expected to take this snapshot (CSPM, access reviews), matched against
 # userIdentity.arn with fnmatch wildcards. Empty by default: add yours.
@@ -17,7 +17,7 @@ def rule(event):
         return False
     if is_aws_service(event):
         return False
-    return not pattern_match_list(event.deep_get("userIdentity", "arn", default=""), allowed_principal_arns())
+    return not principal_arn_matches(event, allowed_principal_arns())
 
 
 def severity(event):

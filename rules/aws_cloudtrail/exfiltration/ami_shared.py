@@ -1,6 +1,6 @@
 """An AMI (machine image) shared publicly or with another AWS account (launchPermission added)."""
 
-from iota_helpers import aws_rule_context, principal
+from iota_helpers import aws_rule_context, ec2_permission_grants, principal
 
 # Accounts you share images with on purpose. Shares with an organization or OU ARN stay
 # inside your organization and are not reported.
@@ -13,18 +13,8 @@ def trusted_account_ids():
 
 
 def _grants(event):
-    items = event.deep_get("requestParameters", "launchPermission", "add", "items", default=[]) or []
-    public = False
-    accounts = []
-    for item in items:
-        if not hasattr(item, "get"):
-            continue
-        if item.get("group") == "all":
-            public = True
-        user = item.get("userId")
-        if user and str(user) != str(event.get("recipientAccountId")) and str(user) not in trusted_account_ids():
-            accounts.append(str(user))
-    return public, accounts
+    """(public, [account ids]) added by this call."""
+    return ec2_permission_grants(event, "launchPermission", trusted_account_ids())
 
 
 def rule(event):

@@ -1,6 +1,6 @@
 """Another AWS account copied one of our shared EBS snapshots or created a volume from it."""
 
-from iota_helpers import aws_rule_context
+from iota_helpers import aws_rule_context, is_external_account
 
 EVENT_NAMES = {"SharedSnapshotCopyInitiated", "SharedSnapshotVolumeCreated"}
 
@@ -18,10 +18,7 @@ def rule(event):
         return False
     # EC2 writes these service events into the snapshot owner's trail; userIdentity.accountId
     # is the account that used the snapshot.
-    user = str(event.deep_get("userIdentity", "accountId", default=""))
-    if not user or user == str(event.get("recipientAccountId")):
-        return False
-    return user not in trusted_account_ids()
+    return is_external_account(event.deep_get("userIdentity", "accountId"), event, trusted_account_ids())
 
 
 def _snapshot(event):

@@ -1,6 +1,6 @@
 """An EBS snapshot shared publicly or with another AWS account (createVolumePermission added)."""
 
-from iota_helpers import aws_rule_context, principal
+from iota_helpers import aws_rule_context, ec2_permission_grants, principal
 
 # Accounts you share snapshots with on purpose (backup or DR accounts of your organization).
 TRUSTED_ACCOUNT_IDS = set()
@@ -13,18 +13,7 @@ def trusted_account_ids():
 
 def _grants(event):
     """(public, [account ids]) added by this call."""
-    items = event.deep_get("requestParameters", "createVolumePermission", "add", "items", default=[]) or []
-    public = False
-    accounts = []
-    for item in items:
-        if not hasattr(item, "get"):
-            continue
-        if item.get("group") == "all":
-            public = True
-        user = item.get("userId")
-        if user and str(user) != str(event.get("recipientAccountId")) and str(user) not in trusted_account_ids():
-            accounts.append(str(user))
-    return public, accounts
+    return ec2_permission_grants(event, "createVolumePermission", trusted_account_ids())
 
 
 def rule(event):

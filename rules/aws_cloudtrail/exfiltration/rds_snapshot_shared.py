@@ -1,6 +1,6 @@
 """An RDS DB or cluster snapshot shared publicly or with another AWS account (restore attribute)."""
 
-from iota_helpers import aws_rule_context, principal
+from iota_helpers import aws_rule_context, is_external_account, principal
 
 EVENT_NAMES = {"ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute"}
 
@@ -20,12 +20,11 @@ def _snapshot(event):
 
 def _grants(event):
     values = event.deep_get("requestParameters", "valuesToAdd", default=[]) or []
-    own = str(event.get("recipientAccountId"))
     public = any(str(value).lower() == "all" for value in values)
     accounts = [
         str(value)
         for value in values
-        if str(value).lower() != "all" and str(value) != own and str(value) not in trusted_account_ids()
+        if str(value).lower() != "all" and is_external_account(value, event, trusted_account_ids())
     ]
     return public, accounts
 

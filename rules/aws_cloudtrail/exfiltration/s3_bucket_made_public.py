@@ -1,6 +1,6 @@
 """An S3 bucket opened to everyone: a bucket policy allowing Principal "*" without conditions, or a public ACL."""
 
-from iota_helpers import aws_rule_context, principal
+from iota_helpers import as_list, aws_rule_context, policy_statements, principal
 
 PUBLIC_GROUPS = (
     "http://acs.amazonaws.com/groups/global/AllUsers",
@@ -16,31 +16,18 @@ GRANT_HEADERS = (
 )
 
 
-def _as_list(value):
-    if value is None:
-        return []
-    if isinstance(value, (str, bytes)) or hasattr(value, "keys"):
-        return [value]
-    return list(value)
-
-
 def _is_everyone(principal_value):
     if principal_value == "*":
         return True
     if hasattr(principal_value, "get"):
-        return "*" in [str(p) for p in _as_list(principal_value.get("AWS"))]
+        return "*" in [str(p) for p in as_list(principal_value.get("AWS"))]
     return False
 
 
 def _public_statements(event):
     """Allow statements of the new policy that grant everyone access without a condition."""
-    policy = event.deep_get("requestParameters", "bucketPolicy") or {}
-    if not hasattr(policy, "get"):
-        return []
     found = []
-    for statement in _as_list(policy.get("Statement")):
-        if not hasattr(statement, "get") or statement.get("Effect") != "Allow":
-            continue
+    for statement in policy_statements(event.deep_get("requestParameters", "bucketPolicy"), effect="Allow"):
         if statement.get("Condition"):
             continue  # restricted to a VPC endpoint, an organization, source IPs, ...
         if _is_everyone(statement.get("Principal")) or statement.get("NotPrincipal"):
@@ -52,15 +39,15 @@ def _public_acl(event):
     """The public grants of a PutBucketAcl call, as readable strings."""
     params = event.get("requestParameters") or {}
     found = []
-    for canned in _as_list(params.get("x-amz-acl")):
+    for canned in as_list(params.get("x-amz-acl")):
         if str(canned) in PUBLIC_CANNED_ACLS:
             found.append(f"canned ACL {canned}")
     for header in GRANT_HEADERS:
-        for value in _as_list(params.get(header)):
+        for value in as_list(params.get(header)):
             if any(group in str(value) for group in PUBLIC_GROUPS):
                 found.append(f"{header}: {value}")
     grants = event.deep_get("requestParameters", "AccessControlPolicy", "AccessControlList", "Grant")
-    for grant in _as_list(grants):
+    for grant in as_list(grants):
         if not hasattr(grant, "get"):
             continue
         uri = str((grant.get("Grantee") or {}).get("URI", ""))

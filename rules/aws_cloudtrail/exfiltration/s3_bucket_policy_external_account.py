@@ -1,11 +1,6 @@
 """An S3 bucket policy that grants access to a principal of another AWS account."""
 
-import re
-
-from iota_helpers import aws_rule_context, principal
-
-ACCOUNT_IN_ARN = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):")
-BARE_ACCOUNT = re.compile(r"^\d{12}$")
+from iota_helpers import as_list, aws_rule_context, is_external_account, policy_statements, principal, principal_account
 
 # Accounts that may legitimately be granted access (log archive, analytics, partners).
 TRUSTED_ACCOUNT_IDS = set()
@@ -16,37 +11,16 @@ def trusted_account_ids():
     return TRUSTED_ACCOUNT_IDS
 
 
-def _as_list(value):
-    if value is None:
-        return []
-    if isinstance(value, str) or hasattr(value, "keys"):
-        return [value]
-    return list(value)
-
-
-def _account_of(value):
-    value = str(value)
-    if BARE_ACCOUNT.match(value):
-        return value
-    match = ACCOUNT_IN_ARN.match(value)
-    return match.group(1) if match else None  # "*", CloudFront OAI users, ... are not accounts
-
-
 def _external_accounts(event):
-    policy = event.deep_get("requestParameters", "bucketPolicy") or {}
-    if not hasattr(policy, "get"):
-        return []
-    own = str(event.get("recipientAccountId"))
     found = []
-    for statement in _as_list(policy.get("Statement")):
-        if not hasattr(statement, "get") or statement.get("Effect") != "Allow":
-            continue
+    for statement in policy_statements(event.deep_get("requestParameters", "bucketPolicy"), effect="Allow"):
         grantee = statement.get("Principal")
         if not hasattr(grantee, "get"):
             continue  # "*" is the public-bucket rule's business
-        for value in _as_list(grantee.get("AWS")):
-            account = _account_of(value)
-            if account and account != own and account not in trusted_account_ids() and account not in found:
+        for value in as_list(grantee.get("AWS")):
+            # "*", CloudFront OAI users, ... are not accounts
+            account = principal_account(str(value))
+            if is_external_account(account, event, trusted_account_ids()) and account not in found:
                 found.append(account)
     return found
 

@@ -1,14 +1,10 @@
 """S3 Block Public Access removed or weakened, for a bucket or for the whole account."""
 
-from iota_helpers import aws_rule_context, principal
+from iota_helpers import aws_rule_context, is_true, principal
 
 SETTINGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 DELETES = {"DeleteBucketPublicAccessBlock", "DeleteAccountPublicAccessBlock", "DeletePublicAccessBlock"}
 PUTS = {"PutBucketPublicAccessBlock", "PutAccountPublicAccessBlock", "PutPublicAccessBlock"}
-
-
-def _is_true(value):
-    return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
 def _configuration(event):
@@ -27,7 +23,7 @@ def _disabled_settings(event):
     if config is None:
         return []
     # An omitted setting is false in the API.
-    return [setting for setting in SETTINGS if not _is_true(config.get(setting))]
+    return [setting for setting in SETTINGS if not is_true(config.get(setting))]
 
 
 def _account_level(event):

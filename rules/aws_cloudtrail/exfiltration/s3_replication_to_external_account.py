@@ -1,6 +1,6 @@
 """S3 replication configured towards a bucket in another (or an unstated) AWS account."""
 
-from iota_helpers import aws_rule_context, principal
+from iota_helpers import as_list, aws_rule_context, is_external_account, principal
 
 # Accounts you replicate to on purpose (backup / DR accounts).
 TRUSTED_ACCOUNT_IDS = set()
@@ -11,19 +11,11 @@ def trusted_account_ids():
     return TRUSTED_ACCOUNT_IDS
 
 
-def _as_list(value):
-    if value is None:
-        return []
-    if hasattr(value, "keys"):
-        return [value]
-    return list(value)
-
-
 def _destinations(event):
     """(bucket ARN, destination account or None) for every enabled replication rule."""
     rules = event.deep_get("requestParameters", "ReplicationConfiguration", "Rule")
     found = []
-    for entry in _as_list(rules):
+    for entry in as_list(rules):
         if not hasattr(entry, "get") or str(entry.get("Status", "Enabled")) != "Enabled":
             continue
         destination = entry.get("Destination") or {}
@@ -35,11 +27,10 @@ def _destinations(event):
 
 
 def _external(event):
-    own = str(event.get("recipientAccountId"))
     return [
         (bucket, account)
         for bucket, account in _destinations(event)
-        if account is not None and account != own and account not in trusted_account_ids()
+        if is_external_account(account, event, trusted_account_ids())
     ]
 
 

@@ -1,6 +1,6 @@
 """One principal deleting many snapshots or backup recovery points: removing the way back."""
 
-from iota_helpers import aws_rule_context, is_aws_service, pattern_match_list, principal
+from iota_helpers import aws_rule_context, is_aws_service, principal, principal_arn_matches
 
 EVENTS = {
     "ec2.amazonaws.com": {"DeleteSnapshot"},
@@ -31,7 +31,7 @@ def rule(event):
         return False
     if event.get("errorCode") or is_aws_service(event):
         return False  # Data Lifecycle Manager and AWS Backup expire recovery points as services
-    return not pattern_match_list(event.deep_get("userIdentity", "arn", default=""), allowed_principal_arns())
+    return not principal_arn_matches(event, allowed_principal_arns())
 
 
 def unique(event):

@@ -1,14 +1,6 @@
 """Deletion or termination protection turned off on a database, instance, load balancer, table or stack."""
 
-from iota_helpers import aws_rule_context, is_aws_service, pattern_match_list, principal
-
-# Infrastructure-as-code tools turn protection off as part of reviewed changes and of
-# "destroy" runs (Terraform disables EC2 termination protection before terminating).
-IAC_USER_AGENTS = ["*terraform-provider-aws*", "*pulumi-aws*"]
-
-
-def _is_false(value):
-    return value is False or (isinstance(value, str) and value.lower() == "false")
+from iota_helpers import aws_rule_context, is_aws_service, is_false, is_iac_user_agent, principal
 
 
 def _resource_and_setting(event):
@@ -16,7 +8,7 @@ def _resource_and_setting(event):
     params = event.get("requestParameters") or {}
     source, name = event.get("eventSource"), event.get("eventName")
     if source == "rds.amazonaws.com" and name in ("ModifyDBInstance", "ModifyDBCluster"):
-        if _is_false(params.get("deletionProtection")):
+        if is_false(params.get("deletionProtection")):
             resource = params.get("dBInstanceIdentifier") or params.get("dBClusterIdentifier")
             return resource, "deletionProtection"
     elif source == "ec2.amazonaws.com" and name == "ModifyInstanceAttribute":
@@ -25,18 +17,18 @@ def _resource_and_setting(event):
             value = value.get("value")
         elif params.get("attribute") == "disableApiTermination":
             value = params.get("value")
-        if _is_false(value):
+        if is_false(value):
             return params.get("instanceId"), "disableApiTermination"
     elif source == "elasticloadbalancing.amazonaws.com" and name == "ModifyLoadBalancerAttributes":
         for attribute in params.get("attributes") or []:
             if hasattr(attribute, "get") and attribute.get("key") == "deletion_protection.enabled":
-                if _is_false(attribute.get("value")):
+                if is_false(attribute.get("value")):
                     return params.get("loadBalancerArn"), "deletion_protection.enabled"
     elif source == "dynamodb.amazonaws.com" and name == "UpdateTable":
-        if _is_false(params.get("deletionProtectionEnabled")):
+        if is_false(params.get("deletionProtectionEnabled")):
             return params.get("tableName"), "deletionProtectionEnabled"
     elif source == "cloudformation.amazonaws.com" and name == "UpdateTerminationProtection":
-        if _is_false(params.get("enableTerminationProtection")):
+        if is_false(params.get("enableTerminationProtection")):
             return params.get("stackName"), "enableTerminationProtection"
     return None
 
@@ -46,7 +38,9 @@ def rule(event):
         return False
     if _resource_and_setting(event) is None:
         return False
-    return not pattern_match_list(event.get("userAgent") or "", IAC_USER_AGENTS)
+    # Infrastructure-as-code tools turn protection off as part of reviewed changes and of
+    # "destroy" runs (Terraform disables EC2 termination protection before terminating).
+    return not is_iac_user_agent(event)
 
 
 def title(event):

@@ -1,13 +1,13 @@
 """A single TerminateInstances call that terminates many EC2 instances at once."""
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import aws_rule_context, ec2_items, is_aws_service, principal
 
 MIN_INSTANCES = 10
 
 
 def _instances(event):
-    items = event.deep_get("requestParameters", "instancesSet", "items", default=[]) or []
-    return [str(item.get("instanceId")) for item in items if hasattr(item, "get") and item.get("instanceId")]
+    items = ec2_items(event, "requestParameters", "instancesSet")
+    return [str(item.get("instanceId")) for item in items if item.get("instanceId")]
 
 
 def rule(event):

@@ -1,6 +1,6 @@
 """One principal terminating EC2 instances in many separate calls within a short time."""
 
-from iota_helpers import aws_rule_context, is_aws_service, pattern_match_list, principal
+from iota_helpers import aws_rule_context, ec2_items, is_aws_service, principal, principal_arn_matches
 
 # Schedulers or cluster autoscalers that run as ordinary roles (Karpenter, CI runners),
 # matched on userIdentity.arn (fnmatch). Empty by default.
@@ -13,8 +13,8 @@ def allowed_principal_arns():
 
 
 def _instances(event):
-    items = event.deep_get("requestParameters", "instancesSet", "items", default=[]) or []
-    return [str(item.get("instanceId")) for item in items if hasattr(item, "get") and item.get("instanceId")]
+    items = ec2_items(event, "requestParameters", "instancesSet")
+    return [str(item.get("instanceId")) for item in items if item.get("instanceId")]
 
 
 def rule(event):
@@ -22,7 +22,7 @@ def rule(event):
         return False
     if event.get("errorCode") or is_aws_service(event):
         return False  # EC2 Auto Scaling, Spot, EKS node groups act as services
-    return not pattern_match_list(event.deep_get("userIdentity", "arn", default=""), allowed_principal_arns())
+    return not principal_arn_matches(event, allowed_principal_arns())
 
 
 def unique(event):

@@ -1,6 +1,6 @@
 """One principal sending many multi-object DeleteObjects requests (up to 1,000 keys each)."""
 
-from iota_helpers import aws_rule_context, is_aws_service, pattern_match_list, principal
+from iota_helpers import aws_rule_context, is_aws_service, principal, principal_arn_matches
 
 # Cleanup jobs expected to delete many objects, matched on userIdentity.arn (fnmatch).
 ALLOWED_PRINCIPAL_ARNS = []
@@ -16,7 +16,7 @@ def rule(event):
         return False
     if event.get("errorCode") or is_aws_service(event):
         return False  # lifecycle expirations are not API calls; replication / batch jobs are services
-    return not pattern_match_list(event.deep_get("userIdentity", "arn", default=""), allowed_principal_arns())
+    return not principal_arn_matches(event, allowed_principal_arns())
 
 
 def title(event):

@@ -1,10 +1,6 @@
 """Default encryption of an S3 bucket switched to a KMS key owned by another AWS account."""
 
-import re
-
-from iota_helpers import aws_rule_context, principal
-
-KEY_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]*:(\d{12}):")
+from iota_helpers import arn_account, as_list, aws_rule_context, is_external_account, principal
 
 # Accounts whose KMS keys you use on purpose (a central key-management account).
 TRUSTED_ACCOUNT_IDS = set()
@@ -15,18 +11,10 @@ def trusted_account_ids():
     return TRUSTED_ACCOUNT_IDS
 
 
-def _as_list(value):
-    if value is None:
-        return []
-    if hasattr(value, "keys"):
-        return [value]
-    return list(value)
-
-
 def _keys(event):
     rules = event.deep_get("requestParameters", "ServerSideEncryptionConfiguration", "Rule")
     keys = []
-    for entry in _as_list(rules):
+    for entry in as_list(rules):
         if not hasattr(entry, "get"):
             continue
         default = entry.get("ApplyServerSideEncryptionByDefault") or {}
@@ -36,14 +24,10 @@ def _keys(event):
 
 
 def _external_keys(event):
-    own = str(event.get("recipientAccountId"))
-    found = []
-    for key in _keys(event):
-        match = KEY_ACCOUNT.match(key)
-        # A bare key id or alias name always refers to the bucket owner's own account.
-        if match and match.group(1) != own and match.group(1) not in trusted_account_ids():
-            found.append(key)
-    return found
+    # A bare key id or alias name always refers to the bucket owner's own account.
+    return [
+        key for key in _keys(event) if is_external_account(arn_account(key, "kms"), event, trusted_account_ids())
+    ]
 
 
 def rule(event):

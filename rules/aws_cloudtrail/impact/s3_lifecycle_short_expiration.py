@@ -1,16 +1,8 @@
 """An S3 lifecycle rule that expires current objects within a few days: deletion by configuration."""
 
-from iota_helpers import aws_rule_context, principal
+from iota_helpers import as_list, aws_rule_context, principal
 
 MAX_DAYS = 3
-
-
-def _as_list(value):
-    if value is None:
-        return []
-    if hasattr(value, "keys"):
-        return [value]
-    return list(value)
 
 
 def _days(value):
@@ -26,7 +18,7 @@ def _short_rules(event):
     if not hasattr(config, "get"):
         return []
     found = []
-    for entry in _as_list(config.get("Rule")):
+    for entry in as_list(config.get("Rule")):
         if not hasattr(entry, "get") or str(entry.get("Status")) != "Enabled":
             continue
         expiration = entry.get("Expiration") or {}

@@ -1,11 +1,8 @@
 """Objects rewritten with SSE-C or a foreign KMS key: the S3 ransomware pattern (data events)."""
 
-import re
-
-from iota_helpers import aws_rule_context, is_aws_service, pattern_match_list, principal
+from iota_helpers import arn_account, aws_rule_context, is_aws_service, is_external_account, principal, principal_arn_matches
 
 EVENT_NAMES = {"PutObject", "CopyObject", "CreateMultipartUpload"}
-KEY_ACCOUNT = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]*:(\d{12}):")
 SSE_C_HEADER = "x-amz-server-side-encryption-customer-algorithm"
 KMS_KEY_HEADER = "x-amz-server-side-encryption-aws-kms-key-id"
 
@@ -26,10 +23,9 @@ def _method(event):
     """"SSE-C", "KMS key of account N", or None."""
     if _field(event, SSE_C_HEADER) or event.deep_get("additionalEventData", "SSEApplied") == "SSE_C":
         return "SSE-C (customer-provided key)"
-    key = _field(event, KMS_KEY_HEADER)
-    match = KEY_ACCOUNT.match(str(key)) if key else None
-    if match and match.group(1) != str(event.get("recipientAccountId")):
-        return f"KMS key of account {match.group(1)}"
+    owner = arn_account(_field(event, KMS_KEY_HEADER), "kms")
+    if is_external_account(owner, event):
+        return f"KMS key of account {owner}"
     return None
 
 
@@ -40,7 +36,7 @@ def rule(event):
         return False
     if _method(event) is None:
         return False
-    return not pattern_match_list(event.deep_get("userIdentity", "arn", default=""), allowed_principal_arns())
+    return not principal_arn_matches(event, allowed_principal_arns())
 
 
 def unique(event):

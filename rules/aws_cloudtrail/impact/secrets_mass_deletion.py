@@ -1,6 +1,6 @@
 """One principal deleting many Secrets Manager secrets or SSM parameters in a short time."""
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import aws_rule_context, is_aws_service, is_true, principal
 
 EVENTS = {
     "secretsmanager.amazonaws.com": {"DeleteSecret"},
@@ -29,7 +29,7 @@ def unique(event):
 def severity(event):
     # Without a recovery window a deleted secret is gone at once.
     forced = event.deep_get("requestParameters", "forceDeleteWithoutRecovery")
-    return "CRITICAL" if forced is True or str(forced).lower() == "true" else "DEFAULT"
+    return "CRITICAL" if is_true(forced) else "DEFAULT"
 
 
 def title(event):

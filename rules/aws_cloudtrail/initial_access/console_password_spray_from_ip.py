@@ -1,18 +1,11 @@
 """Failed console sign-ins for many different users from one source address: password spraying."""
 
-from iota_helpers import aws_rule_context
-
-HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
+from iota_helpers import aws_rule_context, sign_in_user
 
 
 def _user(event):
-    if event.deep_get("userIdentity", "type") == "Root":
-        return "root"
-    name = event.deep_get("userIdentity", "userName")
     # CloudTrail hides names that do not exist in the account; they all count as one.
-    if not name or name == HIDDEN:
-        return "<user name that does not exist>"
-    return name
+    return sign_in_user(event) or "<user name that does not exist>"
 
 
 def rule(event):

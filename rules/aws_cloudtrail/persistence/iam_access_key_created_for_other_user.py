@@ -1,6 +1,6 @@
 """An access key created for another IAM user: a common way to plant a persistent backdoor."""
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import acts_on_other_user, aws_rule_context, is_aws_service, principal
 
 
 def rule(event):
@@ -8,11 +8,9 @@ def rule(event):
         return False
     if event.get("errorCode") or is_aws_service(event):
         return False
-    target = event.deep_get("requestParameters", "userName")
-    actor = event.deep_get("userIdentity", "userName")
     # Without userName the caller creates its own key. Users creating their own keys is routine;
     # keys for someone else is what backdoors look like.
-    return bool(target) and target != actor
+    return acts_on_other_user(event)
 
 
 def title(event):

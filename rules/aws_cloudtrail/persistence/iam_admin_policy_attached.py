@@ -2,11 +2,9 @@
 IAMFullAccess attached, or an inline policy allowing every action (or every IAM action) on
 every resource."""
 
-import json
 from fnmatch import fnmatchcase
-from urllib.parse import unquote
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import as_list, aws_rule_context, is_aws_service, parse_policy, policy_statements, principal
 
 ATTACH = {"AttachUserPolicy", "AttachRolePolicy", "AttachGroupPolicy"}
 INLINE = {"PutUserPolicy", "PutRolePolicy", "PutGroupPolicy"}
@@ -15,36 +13,19 @@ INLINE = {"PutUserPolicy", "PutRolePolicy", "PutGroupPolicy"}
 ADMIN_MANAGED_POLICIES = {"AdministratorAccess", "IAMFullAccess"}
 
 
-def _as_list(value):
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
 def _policy(event):
-    text = event.deep_get("requestParameters", "policyDocument")
-    if not isinstance(text, str):
-        return None
-    if text.lstrip().startswith("%7B"):
-        text = unquote(text)
-    try:
-        document = json.loads(text)
-    except ValueError:
-        return None
-    return document if isinstance(document, dict) else None
+    return parse_policy(event.deep_get("requestParameters", "policyDocument"))
 
 
 def _grants_admin(document):
     """True when an Allow statement covers "*" or "iam:*" on Resource "*" (NotAction with
     Resource "*" allows all but a few actions, and counts too)."""
-    for statement in _as_list(document.get("Statement")):
-        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
-            continue
-        if "*" not in _as_list(statement.get("Resource")):
+    for statement in policy_statements(document, effect="Allow"):
+        if "*" not in as_list(statement.get("Resource")):
             continue
         if "NotAction" in statement:
             return True
-        for action in _as_list(statement.get("Action")):
+        for action in as_list(statement.get("Action")):
             if isinstance(action, str) and any(fnmatchcase(target, action.lower()) for target in ("*", "iam:*")):
                 return True
     return False
@@ -64,8 +45,7 @@ def _granted(event):
         managed = _managed_name(event)
         return managed if managed in ADMIN_MANAGED_POLICIES else None
     if name in INLINE:
-        document = _policy(event)
-        if document is not None and _grants_admin(document):
+        if _grants_admin(_policy(event)):
             return f"inline policy {event.deep_get('requestParameters', 'policyName')}"
     return None
 

@@ -1,7 +1,7 @@
 """A console password set for another IAM user (CreateLoginProfile / UpdateLoginProfile): a
 console backdoor or a takeover of that user."""
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import acts_on_other_user, aws_rule_context, is_aws_service, principal
 
 EVENT_NAMES = {"CreateLoginProfile", "UpdateLoginProfile"}
 
@@ -11,9 +11,8 @@ def rule(event):
         return False
     if event.get("errorCode") or is_aws_service(event):
         return False
-    target = event.deep_get("requestParameters", "userName")
     # Without userName the call acts on the caller itself.
-    return bool(target) and target != event.deep_get("userIdentity", "userName")
+    return acts_on_other_user(event)
 
 
 def title(event):

@@ -1,56 +1,21 @@
 """A role's trust policy updated to let an external AWS account, or anyone ("*"), assume it."""
 
-import json
-import re
-from urllib.parse import unquote
-
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import as_list, aws_rule_context, is_aws_service, is_external_account, parse_policy
+from iota_helpers import policy_statements, principal, principal_account
 
 # Accounts your roles are expected to trust (partners, a central security account...).
 TRUSTED_ACCOUNTS = set()
 
-_ACCOUNT_IN_ARN = re.compile(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):")
-
-
-def _as_list(value):
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
 
 def _policy(event):
     """The policy document of the request as a dict, or None when absent or unparseable."""
-    text = event.deep_get("requestParameters", "policyDocument")
-    if not isinstance(text, str):
-        return None
-    if text.lstrip().startswith("%7B"):  # some clients send it URL-encoded
-        text = unquote(text)
-    try:
-        document = json.loads(text)
-    except ValueError:
-        return None
-    return document if isinstance(document, dict) else None
-
-
-def _account_of(aws_principal):
-    if not isinstance(aws_principal, str):
-        return None
-    if re.fullmatch(r"\d{12}", aws_principal):
-        return aws_principal
-    match = _ACCOUNT_IN_ARN.match(aws_principal)
-    return match.group(1) if match else None
+    return parse_policy(event.deep_get("requestParameters", "policyDocument"))
 
 
 def _findings(event):
     """[(kind, principal, has_condition, condition_keys)] for each risky trusted principal."""
-    document = _policy(event)
-    if document is None:
-        return []
-    own = event.get("recipientAccountId")
     findings = []
-    for statement in _as_list(document.get("Statement")):
-        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
-            continue
+    for statement in policy_statements(_policy(event), effect="Allow"):
         condition = statement.get("Condition") or {}
         keys = sorted(
             key for operator in condition.values() if isinstance(operator, dict) for key in operator
@@ -61,12 +26,11 @@ def _findings(event):
             continue
         if not isinstance(trusted, dict):
             continue
-        for aws_principal in _as_list(trusted.get("AWS")):
+        for aws_principal in as_list(trusted.get("AWS")):
             if aws_principal == "*":
                 findings.append(("wildcard", "*", bool(condition), keys))
                 continue
-            account = _account_of(aws_principal)
-            if account and account != own and account not in TRUSTED_ACCOUNTS:
+            if is_external_account(principal_account(aws_principal), event, TRUSTED_ACCOUNTS):
                 findings.append(("external", aws_principal, bool(condition), keys))
     return findings
 

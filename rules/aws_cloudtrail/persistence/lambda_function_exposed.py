@@ -1,24 +1,13 @@
 """A Lambda function opened to anyone or to another AWS account: a resource policy statement for
 "*" or a foreign account, or a function URL without authentication."""
 
-import re
-
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import aws_rule_context, is_aws_service, is_external_account, principal, principal_account
 
 ADD_PERMISSION = {"AddPermission20150331v2", "AddPermission20150331"}
 FUNCTION_URL = {"CreateFunctionUrlConfig20211031", "UpdateFunctionUrlConfig20211031"}
 
 # Accounts your functions are expected to be shared with.
 TRUSTED_ACCOUNTS = set()
-
-
-def _account_of(value):
-    if not isinstance(value, str):
-        return None
-    if re.fullmatch(r"\d{12}", value):
-        return value
-    match = re.match(r"^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):", value)
-    return match.group(1) if match else None
 
 
 def _exposure(event):
@@ -31,8 +20,8 @@ def _exposure(event):
         if params.get("sourceArn") or params.get("sourceAccount") or params.get("principalOrgID"):
             return None
         return "anyone (principal *)"
-    account = _account_of(grantee)
-    if account and account != event.get("recipientAccountId") and account not in TRUSTED_ACCOUNTS:
+    account = principal_account(grantee)
+    if is_external_account(account, event, TRUSTED_ACCOUNTS):
         return f"account {account}"
     return None
 

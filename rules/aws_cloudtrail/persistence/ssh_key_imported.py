@@ -1,7 +1,7 @@
 """An SSH public key imported: an EC2 key pair (ImportKeyPair) or an IAM user's SSH key for
 CodeCommit (UploadSSHPublicKey)."""
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import acts_on_other_user, aws_rule_context, is_aws_service, principal
 
 KEYS = {
     ("ec2.amazonaws.com", "ImportKeyPair"),
@@ -22,8 +22,7 @@ def _key(event):
 
 
 def _for_other_user(event):
-    target = event.deep_get("requestParameters", "userName")
-    return event.get("eventName") == "UploadSSHPublicKey" and bool(target) and target != event.deep_get("userIdentity", "userName")
+    return event.get("eventName") == "UploadSSHPublicKey" and acts_on_other_user(event)
 
 
 def title(event):

@@ -1,11 +1,9 @@
 """A new default version of a managed policy that grants sweeping or escalation-capable
 permissions (CreatePolicyVersion with setAsDefault)."""
 
-import json
 from fnmatch import fnmatchcase
-from urllib.parse import unquote
 
-from iota_helpers import aws_rule_context, is_aws_service, principal
+from iota_helpers import as_list, aws_rule_context, is_aws_service, parse_policy, policy_statements, principal
 
 # Actions that give full control, or let the holder give itself more permissions.
 ESCALATION_ACTIONS = (
@@ -28,37 +26,20 @@ ESCALATION_ACTIONS = (
 )
 
 
-def _as_list(value):
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
-
-
 def _policy(event):
-    text = event.deep_get("requestParameters", "policyDocument")
-    if not isinstance(text, str):
-        return None
-    if text.lstrip().startswith("%7B"):
-        text = unquote(text)
-    try:
-        document = json.loads(text)
-    except ValueError:
-        return None
-    return document if isinstance(document, dict) else None
+    return parse_policy(event.deep_get("requestParameters", "policyDocument"))
 
 
 def _risky_actions(document):
     """Escalation actions an Allow statement grants on Resource "*" (NotAction counts as all)."""
     found = set()
-    for statement in _as_list(document.get("Statement")):
-        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
-            continue
-        if "*" not in _as_list(statement.get("Resource")):
+    for statement in policy_statements(document, effect="Allow"):
+        if "*" not in as_list(statement.get("Resource")):
             continue
         if "NotAction" in statement:
             found.add("* (NotAction)")
             continue
-        for action in _as_list(statement.get("Action")):
+        for action in as_list(statement.get("Action")):
             if not isinstance(action, str):
                 continue
             pattern = action.lower()
@@ -67,8 +48,7 @@ def _risky_actions(document):
 
 
 def _findings(event):
-    document = _policy(event)
-    return _risky_actions(document) if document is not None else []
+    return _risky_actions(_policy(event))
 
 
 def rule(event):
