@@ -7,12 +7,18 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
-fn good_rules() -> String {
-    fixtures().join("rules/good").display().to_string()
-}
-
-fn data_models() -> String {
-    fixtures().join("data_models").display().to_string()
+/// `iota scan` with the fixture rules and data model, plus `args`.
+fn scan_with_fixture_rules(args: &[&str], stdin: Option<&[u8]>) -> Scan {
+    let rules = fixtures().join("rules/good");
+    let models = fixtures().join("data_models");
+    let mut all = vec![
+        "--rules",
+        rules.to_str().unwrap(),
+        "--data-models",
+        models.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    scan(&all, stdin)
 }
 
 #[test]
@@ -47,16 +53,7 @@ fn every_format_plain_or_gzip_is_detected_by_content() {
         &gzip(&serde_json::to_vec(&events("StopLogging", "ag", 2)).unwrap()),
     );
 
-    let scan = scan(
-        &[
-            "--rules",
-            &good_rules(),
-            "--data-models",
-            &data_models(),
-            dir.path().to_str().unwrap(),
-        ],
-        None,
-    );
+    let scan = scan_with_fixture_rules(&[dir.path().to_str().unwrap()], None);
     assert_eq!(scan.status, 0, "{}", scan.stderr);
     assert_eq!(scan.count("files"), 6);
     assert_eq!(scan.count("events"), 12);
@@ -78,16 +75,7 @@ fn every_format_plain_or_gzip_is_detected_by_content() {
 #[test]
 fn stdin_is_read_with_dash() {
     let input = jsonl(&events("StopLogging", "stdin", 3));
-    let scan = scan(
-        &[
-            "--rules",
-            &good_rules(),
-            "--data-models",
-            &data_models(),
-            "-",
-        ],
-        Some(&input),
-    );
+    let scan = scan_with_fixture_rules(&["-"], Some(&input));
     assert_eq!(scan.status, 0, "{}", scan.stderr);
     let alerts = scan.alerts_of("stop_logging");
     assert_eq!(alerts.len(), 3);
@@ -137,16 +125,7 @@ fn digest_config_check_and_empty_files_are_skipped_silently() {
         &records_json(&events("StopLogging", "real", 1)),
     );
 
-    let scan = scan(
-        &[
-            "--rules",
-            &good_rules(),
-            "--data-models",
-            &data_models(),
-            dir.path().to_str().unwrap(),
-        ],
-        None,
-    );
+    let scan = scan_with_fixture_rules(&[dir.path().to_str().unwrap()], None);
     assert_eq!(scan.status, 0, "{}", scan.stderr);
     assert_eq!(scan.count("files"), 5);
     assert_eq!(scan.count("files_skipped"), 4);
@@ -174,16 +153,7 @@ fn malformed_lines_are_reported_with_file_and_line_and_the_rest_is_evaluated() {
     input.extend(jsonl(&good[2..3]));
     let path = write(dir.path(), "mixed.jsonl", &input);
 
-    let scan = scan(
-        &[
-            "--rules",
-            &good_rules(),
-            "--data-models",
-            &data_models(),
-            path.to_str().unwrap(),
-        ],
-        None,
-    );
+    let scan = scan_with_fixture_rules(&[path.to_str().unwrap()], None);
     assert_eq!(
         scan.status, 0,
         "malformed records do not make an input unreadable: {}",
@@ -215,18 +185,8 @@ fn an_event_over_the_size_limit_is_reported_and_skipped() {
     ]);
     let path = write(dir.path(), "records.json", &input);
 
-    let scan = scan(
-        &[
-            "--rules",
-            &good_rules(),
-            "--data-models",
-            &data_models(),
-            "--max-event-bytes",
-            "3000",
-            path.to_str().unwrap(),
-        ],
-        None,
-    );
+    let scan =
+        scan_with_fixture_rules(&["--max-event-bytes", "3000", path.to_str().unwrap()], None);
     assert_eq!(scan.status, 0, "{}", scan.stderr);
     assert_eq!(scan.count("events"), 2);
     assert_eq!(scan.count("malformed"), 1);
@@ -257,16 +217,7 @@ fn duplicate_event_ids_are_evaluated_once() {
     );
     write(dir.path(), "b.json", &records_json(&[same]));
 
-    let scan = scan(
-        &[
-            "--rules",
-            &good_rules(),
-            "--data-models",
-            &data_models(),
-            dir.path().to_str().unwrap(),
-        ],
-        None,
-    );
+    let scan = scan_with_fixture_rules(&[dir.path().to_str().unwrap()], None);
     assert_eq!(scan.count("events"), 2);
     assert_eq!(scan.count("duplicates"), 1);
     let alerts = scan.alerts_of("stop_logging");
@@ -289,16 +240,7 @@ fn rules_see_p_fields_case_insensitive_keys_deep_get_and_udm() {
         &records_json(&[event("StopLogging", "p-fields")]),
     );
 
-    let scan = scan(
-        &[
-            "--rules",
-            &good_rules(),
-            "--data-models",
-            &data_models(),
-            path.to_str().unwrap(),
-        ],
-        None,
-    );
+    let scan = scan_with_fixture_rules(&[path.to_str().unwrap()], None);
     assert_eq!(scan.status, 0, "{}", scan.stderr);
     let alerts = scan.alerts_of("Fixture.CaseInsensitive");
     assert_eq!(alerts.len(), 1, "{}", scan.stderr);
@@ -345,12 +287,8 @@ fn an_unreadable_input_gives_exit_status_1_and_the_others_are_still_scanned() {
     let truncated = write(dir.path(), "truncated.json.gz", &truncated);
     let missing = dir.path().join("missing.json");
 
-    let scan = scan(
+    let scan = scan_with_fixture_rules(
         &[
-            "--rules",
-            &good_rules(),
-            "--data-models",
-            &data_models(),
             good.to_str().unwrap(),
             truncated.to_str().unwrap(),
             missing.to_str().unwrap(),
@@ -392,16 +330,7 @@ fn usage_errors_give_exit_status_2() {
         missing_rules.stderr
     );
 
-    let bad_python = scan(
-        &[
-            "--python",
-            "/nonexistent/python3",
-            "--rules",
-            &good_rules(),
-            "x.json",
-        ],
-        None,
-    );
+    let bad_python = scan_with_fixture_rules(&["--python", "/nonexistent/python3", "x.json"], None);
     assert_eq!(bad_python.status, 2);
     assert!(
         bad_python.stderr.contains("--python"),
