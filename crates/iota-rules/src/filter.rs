@@ -43,6 +43,11 @@ pub enum Condition {
         key: Vec<String>,
         exists: bool,
     },
+    /// The value is a string containing one of these (ASCII letters compared without case).
+    Contains {
+        key: Vec<String>,
+        contains: Vec<String>,
+    },
 }
 
 impl<'de> Deserialize<'de> for Condition {
@@ -59,6 +64,7 @@ impl<'de> Deserialize<'de> for Condition {
             values: Option<Vec<Value>>,
             startswith: Option<String>,
             exists: Option<bool>,
+            contains: Option<Vec<String>>,
         }
         let raw = Raw::deserialize(deserializer)?;
         let condition = match raw {
@@ -74,15 +80,20 @@ impl<'de> Deserialize<'de> for Condition {
             Raw { key: Some(key), startswith: Some(startswith), equals: None, values: None, exists: None, .. } => {
                 Condition::StartsWith { key, startswith }
             }
-            Raw { key: Some(key), exists: Some(exists), equals: None, values: None, startswith: None, .. } => {
+            Raw { key: Some(key), exists: Some(exists), equals: None, values: None, startswith: None, contains: None, .. } => {
                 Condition::Exists { key, exists }
             }
-            _ => return Err(D::Error::custom("a condition needs exactly one of all, any, not, or key with equals/in/startswith/exists")),
+            Raw { key: Some(key), contains: Some(contains), equals: None, values: None, startswith: None, exists: None, .. } => {
+                check_needles(&contains).map_err(D::Error::custom)?;
+                Condition::Contains { key, contains }
+            }
+            _ => return Err(D::Error::custom("a condition needs exactly one of all, any, not, or key with equals/in/startswith/exists/contains")),
         };
         if let Condition::Equals { key, .. }
         | Condition::In { key, .. }
         | Condition::StartsWith { key, .. }
-        | Condition::Exists { key, .. } = &condition
+        | Condition::Exists { key, .. }
+        | Condition::Contains { key, .. } = &condition
         {
             if key.is_empty() {
                 return Err(D::Error::custom("a condition key needs at least one step"));
@@ -126,7 +137,8 @@ impl Condition {
             Condition::Equals { key, .. }
             | Condition::In { key, .. }
             | Condition::StartsWith { key, .. }
-            | Condition::Exists { key, .. } => out.push(key),
+            | Condition::Exists { key, .. }
+            | Condition::Contains { key, .. } => out.push(key),
         }
     }
 }
@@ -154,6 +166,9 @@ impl fmt::Display for Condition {
             }
             Condition::Exists { key, exists: true } => write!(f, "{} exists", path(key)),
             Condition::Exists { key, exists: false } => write!(f, "{} missing", path(key)),
+            Condition::Contains { key, contains } => {
+                write!(f, "{} contains [{}]", path(key), contains.join(", "))
+            }
         }
     }
 }
@@ -172,7 +187,8 @@ fn join(f: &mut fmt::Formatter<'_>, parts: &[Condition], separator: &str) -> fmt
 }
 
 /// iota's own `Filter:` key: a mapping of dotted key path to a value (equals), a list (any of),
-/// or `{startswith: x}`, `{exists: bool}`, `{not: value or list}`; all entries must hold.
+/// or `{startswith: x}`, `{contains: [x, ...]}` (any of, ignoring ASCII case), `{exists: bool}`,
+/// `{not: value or list}`; all entries must hold.
 pub(crate) fn from_filter_key(value: &serde_yaml::Value) -> Result<Condition, String> {
     let mapping = value
         .as_mapping()
@@ -209,6 +225,18 @@ fn filter_entry(key: Vec<String>, expected: &serde_yaml::Value) -> Result<Condit
                     key,
                     startswith: arg.as_str().ok_or("startswith needs a string")?.to_string(),
                 }),
+                Some("contains") => {
+                    let contains: Vec<String> = match arg {
+                        serde_yaml::Value::Sequence(items) => items
+                            .iter()
+                            .map(|i| i.as_str().map(str::to_string))
+                            .collect::<Option<_>>()
+                            .ok_or("contains needs strings")?,
+                        other => vec![other.as_str().ok_or("contains needs strings")?.to_string()],
+                    };
+                    check_needles(&contains)?;
+                    Ok(Condition::Contains { key, contains })
+                }
                 Some("exists") => Ok(Condition::Exists {
                     key,
                     exists: arg.as_bool().ok_or("exists needs true or false")?,
@@ -216,7 +244,9 @@ fn filter_entry(key: Vec<String>, expected: &serde_yaml::Value) -> Result<Condit
                 Some("not") => Ok(Condition::Not {
                     not: Box::new(filter_entry(key, arg)?),
                 }),
-                _ => Err("expected a value, a list, or one of startswith, exists, not".into()),
+                _ => Err(
+                    "expected a value, a list, or one of startswith, contains, exists, not".into(),
+                ),
             }
         }
         serde_yaml::Value::Mapping(_) | serde_yaml::Value::Tagged(_) => {
@@ -227,6 +257,14 @@ fn filter_entry(key: Vec<String>, expected: &serde_yaml::Value) -> Result<Condit
             equals: json(scalar)?,
         }),
     }
+}
+
+/// Needles of `contains` are compared ignoring ASCII case only, so they must be ASCII.
+fn check_needles(needles: &[String]) -> Result<(), String> {
+    if needles.is_empty() || needles.iter().any(|n| n.is_empty() || !n.is_ascii()) {
+        return Err("contains needs non-empty ASCII strings".into());
+    }
+    Ok(())
 }
 
 /// The part of Panther `InlineFilters` that Rust can evaluate exactly, as a condition; `None`
@@ -342,6 +380,15 @@ mod tests {
             from_filter_key(&yaml).unwrap().to_string(),
             "eventSource=s3.amazonaws.com and eventName in [PutBucketPolicy, DeleteBucketPolicy] and not (userIdentity.type=AWSService) and errorCode missing"
         );
+        let agents: serde_yaml::Value =
+            serde_yaml::from_str("userAgent: {contains: [kali, Pacu]}").unwrap();
+        assert_eq!(
+            from_filter_key(&agents).unwrap().to_string(),
+            "userAgent contains [kali, Pacu]"
+        );
+        let non_ascii: serde_yaml::Value =
+            serde_yaml::from_str("userAgent: {contains: [\"\u{00e9}\"]}").unwrap();
+        assert!(from_filter_key(&non_ascii).is_err());
         let bad: serde_yaml::Value = serde_yaml::from_str("resources[0].type: x").unwrap();
         assert!(from_filter_key(&bad)
             .unwrap_err()

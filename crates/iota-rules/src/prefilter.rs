@@ -52,6 +52,8 @@ enum Compiled {
     In(usize, Vec<Value>),
     StartsWith(usize, String),
     Exists(usize, bool),
+    /// Lower-cased ASCII needles.
+    Contains(usize, Vec<String>),
 }
 
 impl Compiled {
@@ -95,6 +97,16 @@ impl Compiled {
             Compiled::StartsWith(slot, prefix) => match &fields[*slot] {
                 Captured::Str(s) => Truth::from(s.starts_with(prefix.as_str())),
                 // `None.startswith()` raises in the rule: no match either way.
+                Captured::Missing | Captured::Null => Truth::False,
+                _ => Truth::Unknown,
+            },
+            Compiled::Contains(slot, needles) => match &fields[*slot] {
+                // Python's case-insensitive matching folds some non-ASCII letters onto ASCII
+                // ones (the Kelvin sign, the long s): only ASCII text is decided here.
+                Captured::Str(s) if s.is_ascii() => {
+                    let text = s.to_ascii_lowercase();
+                    Truth::from(needles.iter().any(|n| text.contains(n.as_str())))
+                }
                 Captured::Missing | Captured::Null => Truth::False,
                 _ => Truth::Unknown,
             },
@@ -347,5 +359,71 @@ fn compile(condition: &Condition, slot_of: &mut impl FnMut(&[String]) -> usize) 
             Compiled::StartsWith(slot_of(key), startswith.clone())
         }
         Condition::Exists { key, exists } => Compiled::Exists(slot_of(key), *exists),
+        Condition::Contains { key, contains } => Compiled::Contains(
+            slot_of(key),
+            contains.iter().map(|n| n.to_ascii_lowercase()).collect(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow;
+
+    fn prefilter(condition: &str) -> (Prefilter, Condition) {
+        let condition: Condition = serde_json::from_str(condition).unwrap();
+        let rules = [PrefilterRule {
+            index: 0,
+            log_types: &[],
+            condition: Some(&condition),
+        }];
+        (Prefilter::build(&rules, 1, true), condition)
+    }
+
+    fn candidates(p: &Prefilter, user_agent: Captured<'_>) -> bool {
+        // Slot 0 is eventName, slot 1 the condition's key.
+        !p.candidates(
+            "AWS.CloudTrail",
+            &[
+                Captured::Str(Cow::Borrowed("GetCallerIdentity")),
+                user_agent,
+            ],
+        )
+        .is_empty()
+    }
+
+    #[test]
+    fn contains_ignores_ascii_case_and_leaves_non_ascii_text_to_the_rule() {
+        let (p, _) = prefilter(r#"{"key":["userAgent"],"contains":["Kali","pacu"]}"#);
+        assert!(candidates(
+            &p,
+            Captured::Str(Cow::Borrowed("aws-cli/2 Linux/6.1-KALI-amd64"))
+        ));
+        assert!(candidates(&p, Captured::Str(Cow::Borrowed("Pacu (SDK)"))));
+        assert!(!candidates(
+            &p,
+            Captured::Str(Cow::Borrowed("aws-cli/2.15 Linux/6.1"))
+        ));
+        assert!(!candidates(&p, Captured::Missing));
+        // The Kelvin sign matches "k" in Python's case-insensitive regexes.
+        assert!(candidates(&p, Captured::Str(Cow::Borrowed("\u{212A}ali"))));
+        assert!(candidates(&p, Captured::Ambiguous));
+    }
+
+    #[test]
+    fn events_are_filed_by_event_name_and_other_conditions_are_checked() {
+        let (p, _) = prefilter(
+            r#"{"all":[{"key":["eventName"],"in":["StopLogging","DeleteTrail"]},{"not":{"key":["errorCode"],"exists":true}}]}"#,
+        );
+        let name = |n: &'static str| Captured::Str(Cow::Borrowed(n));
+        let ok = |fields: &[Captured<'_>]| !p.candidates("AWS.CloudTrail", fields).is_empty();
+        assert!(ok(&[name("StopLogging"), Captured::Missing]));
+        assert!(!ok(&[name("StopLogging"), name("AccessDenied")]));
+        assert!(!ok(&[name("StartLogging"), Captured::Missing]));
+        assert!(
+            ok(&[Captured::Ambiguous, Captured::Missing]),
+            "an ambiguous eventName may be anything"
+        );
     }
 }
