@@ -424,6 +424,10 @@ macro_rules! settings_accessors {
         fn max_attempts(&self) -> u32 {
             self.settings.max_attempts
         }
+
+        fn timeout(&self) -> std::time::Duration {
+            self.settings.timeout
+        }
     };
 }
 pub(crate) use settings_accessors;

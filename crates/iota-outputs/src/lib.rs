@@ -51,6 +51,8 @@ pub trait AlertOutput: Send + Sync {
     fn min_severity(&self) -> Severity;
     /// Attempts after which the deliverer marks an alert failed for this output.
     fn max_attempts(&self) -> u32;
+    /// The longest one [`AlertOutput::send`] may take.
+    fn timeout(&self) -> std::time::Duration;
     /// Delivers one alert, once.
     fn send(&self, alert: &Alert) -> Result<(), DeliveryError>;
     /// Makes what was sent so far durable where the output can (the file output syncs its

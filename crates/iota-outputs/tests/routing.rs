@@ -23,6 +23,9 @@ impl AlertOutput for Named {
     fn max_attempts(&self) -> u32 {
         1
     }
+    fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(1)
+    }
     fn send(&self, _: &Alert) -> Result<(), DeliveryError> {
         Ok(())
     }
@@ -35,6 +38,15 @@ fn ids(names: &[&str]) -> Vec<String> {
     names.iter().map(|n| n.to_string()).collect()
 }
 
+fn routed(output: &dyn AlertOutput, alert: &Alert, rule_output_ids: &[String]) -> bool {
+    routes(
+        output,
+        alert.severity,
+        alert.destinations.as_deref(),
+        rule_output_ids,
+    )
+}
+
 fn with(severity: Severity, destinations: Option<&[&str]>) -> Alert {
     let mut alert = alert();
     alert.severity = severity;
@@ -45,39 +57,39 @@ fn with(severity: Severity, destinations: Option<&[&str]>) -> Alert {
 #[test]
 fn default_routing_is_by_minimum_severity() {
     let high = with(Severity::High, None);
-    assert!(routes(&SLACK, &high, &[]));
-    assert!(!routes(&PAGER, &high, &[]));
+    assert!(routed(&SLACK, &high, &[]));
+    assert!(!routed(&PAGER, &high, &[]));
     let critical = with(Severity::Critical, None);
-    assert!(routes(&SLACK, &critical, &[]));
-    assert!(routes(&PAGER, &critical, &[]));
+    assert!(routed(&SLACK, &critical, &[]));
+    assert!(routed(&PAGER, &critical, &[]));
     let info = with(Severity::Info, None);
-    assert!(routes(&SLACK, &info, &[]));
+    assert!(routed(&SLACK, &info, &[]));
 }
 
 #[test]
 fn output_ids_select_outputs_whatever_their_minimum_severity() {
     let low = with(Severity::Low, None);
     let rule_ids = ids(&["oncall"]);
-    assert!(routes(&PAGER, &low, &rule_ids));
-    assert!(!routes(&SLACK, &low, &rule_ids));
-    assert!(!routes(&SLACK, &low, &ids(&["unknown"])));
+    assert!(routed(&PAGER, &low, &rule_ids));
+    assert!(!routed(&SLACK, &low, &rule_ids));
+    assert!(!routed(&SLACK, &low, &ids(&["unknown"])));
 }
 
 #[test]
 fn destinations_override_output_ids() {
     let rule_ids = ids(&["oncall"]);
     let to_slack = with(Severity::Medium, Some(&["slack"]));
-    assert!(routes(&SLACK, &to_slack, &rule_ids));
-    assert!(!routes(&PAGER, &to_slack, &rule_ids));
+    assert!(routed(&SLACK, &to_slack, &rule_ids));
+    assert!(!routed(&PAGER, &to_slack, &rule_ids));
 
     let to_pager = with(Severity::Info, Some(&["oncall"]));
-    assert!(routes(&PAGER, &to_pager, &[]));
-    assert!(!routes(&SLACK, &to_pager, &[]));
+    assert!(routed(&PAGER, &to_pager, &[]));
+    assert!(!routed(&SLACK, &to_pager, &[]));
 }
 
 #[test]
 fn empty_destinations_go_nowhere() {
     let nowhere = with(Severity::Critical, Some(&[]));
-    assert!(!routes(&SLACK, &nowhere, &[]));
-    assert!(!routes(&PAGER, &nowhere, &ids(&["oncall"])));
+    assert!(!routed(&SLACK, &nowhere, &[]));
+    assert!(!routed(&PAGER, &nowhere, &ids(&["oncall"])));
 }

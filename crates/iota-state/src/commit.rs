@@ -77,6 +77,7 @@ fn record_object(
 ) -> Result<bool, Failure> {
     let (outcome, error) = match &progress.outcome {
         ObjectOutcome::Ok => ("ok", None),
+        ObjectOutcome::Partial(error) => ("ok", Some(error.as_str())),
         ObjectOutcome::Failed(error) => ("failed", Some(error.as_str())),
     };
     let rows = tx.query(

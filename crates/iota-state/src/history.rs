@@ -302,7 +302,8 @@ fn read_object(row: &mut Row) -> Result<ObjectRecord, Failure> {
         events: row.count()?,
         alerts: row.count()?,
         outcome: match (row.text()?.as_str(), row.opt_text()?) {
-            ("ok", _) => ObjectOutcome::Ok,
+            ("ok", None) => ObjectOutcome::Ok,
+            ("ok", Some(error)) => ObjectOutcome::Partial(error),
             ("failed", error) => ObjectOutcome::Failed(error.unwrap_or_default()),
             (other, _) => return Err(Failure::Corrupt(format!("object outcome {other:?}"))),
         },

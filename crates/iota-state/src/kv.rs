@@ -3,8 +3,9 @@
 //!
 //! Semantics are those of python/iota_runtime/state.py: an expired key reads as missing; a
 //! counter back at 0 and an emptied string set are deleted; an update keeps the key's expiry
-//! unless it gives a new one. Read-modify-write operations hold a lock on the key for the
-//! transaction, so concurrent increments from any number of processes add up.
+//! unless it gives a new one; a plain `put` stores its value as given. Read-modify-write
+//! operations hold a lock on the key for the transaction, so concurrent increments from any
+//! number of processes add up.
 
 use std::collections::BTreeSet;
 
@@ -121,6 +122,24 @@ pub(crate) fn get(
     now: DateTime<Utc>,
 ) -> Result<Option<KvValue>, Failure> {
     Ok(load(tx, key, now)?.map(|entry| entry.value))
+}
+
+/// Replaces `key` with `value`, as given: the protocol's `put` (and `state.py`'s) keeps an
+/// empty set or a counter at 0, and leaves the dictionary text to the rule.
+pub(crate) fn put(
+    tx: &mut dyn Tx,
+    key: &str,
+    value: &KvValue,
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), Failure> {
+    save(
+        tx,
+        key,
+        value,
+        expires_at.map(|t| t.timestamp_micros()),
+        now,
+    )
 }
 
 /// Replaces `key`; an empty set deletes it.

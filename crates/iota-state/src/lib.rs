@@ -2,6 +2,7 @@
 //! rule errors, processed source objects, and the rule state behind the caching helpers.
 //! One trait, [`StateStore`], with two backends: SQLite (the embedded default, a file) and
 //! PostgreSQL (shared by replicas). [`open`] picks one from a path or a URL.
+//! [`StoreRuleState`] serves the workers' rule-state requests from it.
 //!
 //! The API is synchronous: the pipeline is thread-based and calls it from blocking threads.
 //! Both backends run the same statements (`sql`, written once in `commit`, `outbox`,
@@ -44,6 +45,7 @@ mod migrations;
 mod outbox;
 mod postgres;
 mod records;
+mod rule_state;
 mod sql;
 mod sqlite;
 mod store;
@@ -58,11 +60,12 @@ use chrono::{DateTime, Utc};
 use iota_alerts::RuleErrorRecord;
 
 pub use error::StoreError;
+pub use rule_state::StoreRuleState;
 pub use types::{
     AlertDetail, AlertQuery, AlertState, AlertSummary, Attempt, AttemptOutcome, CommitOutcome,
     CommitSummary, CommitUnit, Delivery, DeliveryCounts, DeliveryRecord, DeliveryStatus, KvValue,
-    MatchRecord, ObjectOutcome, ObjectProgress, ObjectRecord, PruneReport, RetryTarget,
-    RuleErrorQuery, Sample, MAX_SAMPLES,
+    MatchRecord, ObjectOutcome, ObjectProgress, ObjectRecord, OutboxStatus, PruneReport,
+    RetryTarget, RuleErrorQuery, Sample, MAX_SAMPLES,
 };
 
 /// Opens the store at `location`: a `postgres://` or `postgresql://` URL, else the path of a
@@ -116,6 +119,9 @@ pub trait StateStore: Send + Sync {
         retry_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError>;
 
+    /// The pending deliveries per output that has any, in output order.
+    fn outbox_status(&self) -> Result<Vec<OutboxStatus>, StoreError>;
+
     /// Makes failed deliveries pending and due now, with their attempt count reset; returns
     /// how many.
     fn retry(&self, target: RetryTarget<'_>) -> Result<u64, StoreError>;
@@ -161,6 +167,16 @@ pub trait StateStore: Send + Sync {
 
     /// The value at `key`, `None` when missing or expired at `now`.
     fn kv_get(&self, key: &str, now: DateTime<Utc>) -> Result<Option<KvValue>, StoreError>;
+
+    /// Replaces `key` with `value`, exactly as given: unlike the typed puts below, an empty
+    /// set or a counter at 0 is stored, and a dictionary's text is not checked (the
+    /// protocol's `put`, see [`StoreRuleState`]).
+    fn kv_put(
+        &self,
+        key: &str,
+        value: &KvValue,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError>;
 
     /// Replaces `key` with a string set (an empty set deletes the key).
     fn kv_put_string_set(

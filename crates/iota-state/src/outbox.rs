@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use crate::records::{read_alert, to_u32, ALERT_COLUMNS};
 use crate::sql::{Failure, Tx, Value};
-use crate::types::{Delivery, RetryTarget};
+use crate::types::{Delivery, OutboxStatus, RetryTarget};
 
 pub(crate) fn claim(
     tx: &mut dyn Tx,
@@ -129,4 +129,24 @@ pub(crate) fn retry(
         ),
         RetryTarget::AllFailed => tx.execute(reset, &[Value::from(now)]),
     }
+}
+
+pub(crate) fn status(tx: &mut dyn Tx) -> Result<Vec<OutboxStatus>, Failure> {
+    let rows = tx.query(
+        "SELECT output, COUNT(*),
+                MIN(CASE WHEN lease_until_us IS NOT NULL AND lease_until_us > next_attempt_us
+                         THEN lease_until_us ELSE next_attempt_us END)
+         FROM deliveries WHERE status = 'pending'
+         GROUP BY output ORDER BY output",
+        &[],
+    )?;
+    rows.into_iter()
+        .map(|mut row| {
+            Ok(OutboxStatus {
+                output: row.text()?,
+                pending: row.count()?,
+                next_attempt_at: row.opt_time()?,
+            })
+        })
+        .collect()
 }

@@ -13,7 +13,7 @@ use crate::migrations::{self, Migration};
 use crate::sql::{Failure, Tx};
 use crate::types::{
     AlertDetail, AlertQuery, AlertSummary, CommitOutcome, CommitUnit, Delivery, KvValue,
-    ObjectRecord, PruneReport, RetryTarget, RuleErrorQuery,
+    ObjectRecord, OutboxStatus, PruneReport, RetryTarget, RuleErrorQuery,
 };
 use crate::{commit, history, kv, outbox, StateStore, StoreError};
 
@@ -116,6 +116,10 @@ impl<B: Backend> StateStore for Store<B> {
         })
     }
 
+    fn outbox_status(&self) -> Result<Vec<OutboxStatus>, StoreError> {
+        self.run("read the outbox", Access::Read, outbox::status)
+    }
+
     fn retry(&self, target: RetryTarget<'_>) -> Result<u64, StoreError> {
         let now = Utc::now();
         self.run("retry deliveries", Access::Write, |tx| {
@@ -183,6 +187,18 @@ impl<B: Backend> StateStore for Store<B> {
 
     fn kv_get(&self, key: &str, now: DateTime<Utc>) -> Result<Option<KvValue>, StoreError> {
         self.run("read rule state", Access::Read, |tx| kv::get(tx, key, now))
+    }
+
+    fn kv_put(
+        &self,
+        key: &str,
+        value: &KvValue,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(), StoreError> {
+        let now = Utc::now();
+        self.run("write rule state", Access::Write, |tx| {
+            kv::put(tx, key, value, expires_at, now)
+        })
     }
 
     fn kv_put_string_set(

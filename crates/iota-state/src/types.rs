@@ -105,6 +105,10 @@ pub struct ObjectProgress {
 #[serde(rename_all = "lowercase")]
 pub enum ObjectOutcome {
     Ok,
+    /// Done, but part of the object could not be read (this error): the events before the
+    /// error were processed and committed. Reading it again would end the same way, so it
+    /// is not processed again.
+    Partial(String),
     /// Processing failed with this error; the object is to be processed again.
     Failed(String),
 }
@@ -141,6 +145,16 @@ pub struct Delivery {
     pub attempts: u32,
     /// The alert as it is now (current event count and last-seen time).
     pub alert: Alert,
+}
+
+/// The pending deliveries of one output.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OutboxStatus {
+    pub output: String,
+    pub pending: u64,
+    /// When the earliest of them may be claimed (its next attempt, or the end of the lease
+    /// a deliverer holds on it).
+    pub next_attempt_at: Option<DateTime<Utc>>,
 }
 
 /// Filters of `iota alerts list`.

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use bytesize::ByteSize;
+use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
+use iota_rules::Severity;
 
 use crate::logging::LogFormat;
 
@@ -57,6 +59,10 @@ pub enum Command {
     /// Rule tooling: run rule tests, list rules, validate a rule pack.
     #[command(subcommand)]
     Rules(RulesCommand),
+
+    /// Alert history in the state store: list, show, retry failed deliveries, prune.
+    #[command(subcommand)]
+    Alerts(AlertsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -262,14 +268,43 @@ pub struct ScanArgs {
     /// webhook=URL, sns=TOPIC_ARN, splunk=URL, datadog=SITE. A secret TARGET may be written
     /// env:VAR or file:PATH; Splunk and Datadog tokens come from IOTA_SPLUNK_TOKEN and
     /// IOTA_DATADOG_API_KEY, a webhook's HMAC key from IOTA_WEBHOOK_HMAC_KEY.
+    /// Default: stdout, unless the config file has outputs.
     #[arg(
         long = "output",
         value_name = "KIND[=TARGET]",
         env = "IOTA_OUTPUT",
-        hide_env_values = true,
-        default_value = "stdout"
+        hide_env_values = true
     )]
     pub outputs: Vec<String>,
+
+    /// Config file (TOML) with `[[outputs]]` tables: name, kind, target, min_severity,
+    /// max_attempts, timeout, hmac_key, headers, token (docs/ALERTS.md). Added to --output.
+    #[arg(long, value_name = "FILE", env = "IOTA_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    /// Keep alerts in this state store (a SQLite file, created if missing, or a postgres://
+    /// URL): each input's alerts and progress are committed together and delivered from the
+    /// store's outbox, files committed by an earlier scan are skipped (a file whose size or
+    /// modification time changed is read again), and alert windows and rule state continue
+    /// across scans. Without it, a scan keeps everything in memory.
+    #[arg(
+        long,
+        value_name = "FILE|URL",
+        env = "IOTA_STATE",
+        hide_env_values = true
+    )]
+    pub state: Option<String>,
+
+    /// With --state: delete alert history not updated for this long when the scan ends
+    /// (alerts with a delivery still pending are kept).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "IOTA_ALERT_RETENTION",
+        default_value = "90d",
+        value_parser = humantime::parse_duration
+    )]
+    pub alert_retention: Duration,
 
     /// Also append rule_error records (JSON lines) to this file.
     #[arg(long, value_name = "FILE", env = "IOTA_ERRORS_OUT")]
@@ -287,4 +322,143 @@ pub struct ScanArgs {
     /// Decode and normalize only; run no rules (for measuring the decode floor).
     #[arg(long, hide = true)]
     pub no_rules: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AlertsCommand {
+    /// List alerts (and signals with --signals), newest first: a table, or JSON lines.
+    #[command(
+        long_about = "List alerts, newest first: when each was created, its id (for \
+        `iota alerts show`), severity, rule, event count, the state of its deliveries and its \
+        title. With --json, one JSON object per alert instead (id, rule_id, title, severity, \
+        dedup, state, event_count, first_seen, last_seen, created_at, and deliveries: \
+        {pending, succeeded, failed})."
+    )]
+    List(AlertsListArgs),
+
+    /// Show one alert in full: its fields, sample events and every delivery attempt.
+    Show(AlertsShowArgs),
+
+    /// Re-queue failed deliveries of one alert, or every failed delivery with --failed.
+    #[command(
+        long_about = "Re-queue failed deliveries: those of alert ID, or every failed \
+        delivery with --failed. They become pending and due now, with their attempt count \
+        reset; this command only prints how many were re-queued. A running iota daemon \
+        sends them; otherwise the next `iota scan --state` on this store with the same \
+        outputs does."
+    )]
+    Retry(AlertsRetryArgs),
+
+    /// Delete history older than a duration (retention on demand).
+    #[command(
+        long_about = "Delete history older than a duration (retention on demand): \
+        alerts and signals not updated since then (with their samples and deliveries), rule \
+        errors and processed-object records recorded before then, and expired rule-state \
+        keys. An alert with a delivery still pending is kept whatever its age: retention \
+        never loses an alert before it is delivered."
+    )]
+    Prune(AlertsPruneArgs),
+}
+
+/// Where the alert history is kept.
+#[derive(Debug, Args)]
+pub struct StateStoreArgs {
+    /// The state store: a SQLite file or a postgres:// URL (the one `iota scan --state` or the
+    /// daemon writes to).
+    #[arg(
+        long = "state",
+        value_name = "FILE|URL",
+        env = "IOTA_STATE",
+        hide_env_values = true
+    )]
+    pub state: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsListArgs {
+    #[command(flatten)]
+    pub store: StateStoreArgs,
+
+    /// Only alerts created at or after WHEN: an RFC 3339 time (2024-05-01T00:00:00Z) or a
+    /// duration back from now (24h, 7d).
+    #[arg(long, value_name = "WHEN", value_parser = parse_since)]
+    pub since: Option<DateTime<Utc>>,
+
+    /// Only alerts of this rule id.
+    #[arg(long, value_name = "RULE_ID")]
+    pub rule: Option<String>,
+
+    /// Only alerts at least this severe: INFO, LOW, MEDIUM, HIGH or CRITICAL (any case).
+    #[arg(long, value_name = "LEVEL")]
+    pub severity: Option<Severity>,
+
+    /// Only alerts with a delivery that failed for good (re-queue them with `iota alerts retry`).
+    #[arg(long)]
+    pub failed: bool,
+
+    /// Signals (matches of `CreateAlert: false` rules, never delivered) too.
+    #[arg(long)]
+    pub signals: bool,
+
+    /// At most N alerts, the newest [default: all].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: Option<u32>,
+
+    /// One JSON object per alert instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsShowArgs {
+    #[command(flatten)]
+    pub store: StateStoreArgs,
+
+    /// The alert's id, as `iota alerts list` shows it.
+    pub id: String,
+
+    /// The alert, its samples and its deliveries as one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsRetryArgs {
+    #[command(flatten)]
+    pub store: StateStoreArgs,
+
+    /// The alert whose failed deliveries to re-queue.
+    #[arg(required_unless_present = "failed", conflicts_with = "failed")]
+    pub id: Option<String>,
+
+    /// Re-queue every failed delivery of every alert.
+    #[arg(long)]
+    pub failed: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AlertsPruneArgs {
+    #[command(flatten)]
+    pub store: StateStoreArgs,
+
+    /// Delete what is older than this (e.g. 90d, 12h).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub older_than: Duration,
+}
+
+/// `--since`: an RFC 3339 time, or a duration back from now.
+fn parse_since(value: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(age) = humantime::parse_duration(value) {
+        return chrono::TimeDelta::from_std(age)
+            .ok()
+            .and_then(|age| Utc::now().checked_sub_signed(age))
+            .ok_or_else(|| format!("{value} ago is too long ago; give a shorter duration"));
+    }
+    DateTime::parse_from_rfc3339(value)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|_| {
+            "expected an RFC 3339 time (2024-05-01T00:00:00Z) or a duration back from now \
+             (24h, 7d)"
+                .to_string()
+        })
 }

@@ -4,6 +4,8 @@
 
 mod cli;
 mod commands;
+mod config;
+mod delivery;
 mod logging;
 mod pipeline;
 mod report;
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::Test(args)) => commands::rules::test::run(args),
         Command::Rules(RulesCommand::List(args)) => commands::rules::list::run(args),
         Command::Rules(RulesCommand::Validate(args)) => commands::rules::validate::run(args),
+        Command::Alerts(command) => commands::alerts::run(command),
     };
     match result {
         Ok(status) => ExitCode::from(status),

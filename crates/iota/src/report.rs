@@ -77,6 +77,8 @@ pub struct ScanSummary {
     pub kind: &'static str,
     pub files: u64,
     pub files_skipped: u64,
+    /// With --state: files not read because an earlier scan committed them.
+    pub files_already_committed: u64,
     pub input_errors: u64,
     pub bytes: u64,
     pub events: u64,
@@ -93,6 +95,8 @@ pub struct ScanSummary {
     /// (alert, output) deliveries that failed after their last attempt.
     pub delivery_failures: u64,
     pub signals: u64,
+    /// Without --state: windows whose matches stayed below their rule's Threshold; with
+    /// --state: matches this scan added to such windows.
     pub below_threshold: u64,
     pub rule_errors: u64,
     pub skipped_evaluations: u64,
@@ -157,6 +161,12 @@ impl ScanSummary {
             self.rules,
             self.events_to_rules, self.rule_evaluations, self.matches, self.alerts, self.signals, self.below_threshold, self.rule_errors
         );
+        if self.files_already_committed > 0 {
+            text += &format!(
+                "  state:  {} files skipped, committed by an earlier scan with this --state\n",
+                self.files_already_committed
+            );
+        }
         if self.delivery_failures > 0 {
             text += &format!(
                 "  output: {} deliveries failed (see the errors above)\n",

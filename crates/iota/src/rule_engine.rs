@@ -10,7 +10,7 @@ use anyhow::Context;
 use iota_alerts::RuleErrorRecord;
 use iota_rules::runtime::{default_cache_root, unpack_bundled_rules, unpack_runtime};
 use iota_rules::{
-    discover, Evaluator, MemoryRuleState, ProblemLevel, RuleSet, RuleSources, Worker, WorkerConfig,
+    discover, Evaluator, ProblemLevel, RuleSet, RuleSources, RuleState, Worker, WorkerConfig,
 };
 
 use crate::cli::RuleArgs;
@@ -81,10 +81,12 @@ pub struct WorkerSettings<'a> {
     pub memory_bytes: u64,
 }
 
-/// Checks the interpreter and unpacks the runtime; no worker is started yet.
+/// Checks the interpreter and unpacks the runtime; no worker is started yet. The workers'
+/// caching helpers read and write `state`.
 pub fn evaluator(
     rules: Arc<RuleSet>,
     settings: &WorkerSettings<'_>,
+    state: Arc<dyn RuleState>,
 ) -> anyhow::Result<Arc<Evaluator>> {
     let cache_root = default_cache_root();
     let runtime_dir: PathBuf = unpack_runtime(&cache_root).with_context(|| {
@@ -101,8 +103,6 @@ pub fn evaluator(
         memory_limit_bytes: (settings.memory_bytes > 0).then_some(settings.memory_bytes),
         max_string_length: 1000,
     };
-    // Rule state of one run, shared by its workers.
-    let state = Arc::new(MemoryRuleState::default());
     Evaluator::new(rules, config, state).map_err(|e| UsageError(e.to_string()).into())
 }
 

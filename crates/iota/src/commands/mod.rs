@@ -1,4 +1,5 @@
 //! One module per subcommand.
 
+pub mod alerts;
 pub mod rules;
 pub mod scan;

@@ -1,7 +1,8 @@
 //! One decode thread: opens inputs, decodes them into raw events, parses each once (with the
 //! fields the rules' prefilters need), drops duplicate eventIDs, asks the prefilter which
 //! rules could match, and only for events some rule could match writes the `p_` fields and
-//! adds them to a batch for the rule threads.
+//! adds them to a batch for the rule threads. The last batch of an input is sent when the
+//! input ends, followed by the input's end for the collector.
 
 use std::collections::HashMap;
 use std::io::{self, Read};
@@ -16,7 +17,7 @@ use iota_normalize::{CapturePlan, DedupWindow, Normalizer, SourceInfo};
 use iota_rules::{BatchEvent, Candidates, Prefilter};
 use iota_sources::Input;
 
-use super::{Batch, Counters, EventMeta, PipelineConfig};
+use super::{Batch, Counters, EndSender, EventMeta, InputDone, InputFailure, PipelineConfig};
 
 pub(super) struct DecodeStage<'a> {
     config: &'a PipelineConfig,
@@ -26,7 +27,10 @@ pub(super) struct DecodeStage<'a> {
     dedup: &'a DedupWindow,
     counters: &'a Counters,
     batches: Sender<Batch>,
+    ends: EndSender,
     batch: Batch,
+    /// Batches sent for the current input.
+    batches_sent: usize,
     /// Candidate lists built for single events, shared by later events with the same list.
     interned: HashMap<Vec<u32>, Arc<[u32]>>,
 }
@@ -42,6 +46,7 @@ impl<'a> DecodeStage<'a> {
         dedup: &'a DedupWindow,
         counters: &'a Counters,
         batches: Sender<Batch>,
+        ends: EndSender,
     ) -> Self {
         DecodeStage {
             config,
@@ -50,19 +55,38 @@ impl<'a> DecodeStage<'a> {
             dedup,
             counters,
             batches,
+            ends,
             batch: Batch::default(),
+            batches_sent: 0,
             interned: HashMap::new(),
         }
     }
 
-    pub(super) fn process(&mut self, input: &Input) {
+    /// Decodes the input at `position` of the run's input list, then sends its end.
+    pub(super) fn process(&mut self, position: usize, input: &Input) {
+        self.batch.input = position;
+        self.batches_sent = 0;
+        let (events, failure) = self.decode_input(input);
+        self.flush();
+        self.ends.send(
+            self.batches_sent,
+            InputDone {
+                input: position,
+                events,
+                failure,
+            },
+        );
+    }
+
+    /// Returns the events decoded and, when the input could not be read completely, why.
+    fn decode_input(&mut self, input: &Input) -> (u64, Option<InputFailure>) {
         let name: Arc<str> = input.name().into();
         let reader = match input.open() {
             Ok(reader) => reader,
             Err(err) => {
                 self.counters.input_errors.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(input = %name, "cannot open input: {err}");
-                return;
+                return (0, Some(InputFailure::Open(err.to_string())));
             }
         };
         let normalizer = Normalizer::new(SourceInfo {
@@ -76,6 +100,7 @@ impl<'a> DecodeStage<'a> {
         };
         let parse_time = Utc::now();
         let config = self.config;
+        let mut events = 0;
         let mut on_record = |record: Record<'_>| match record {
             Record::Event { raw, position } => match normalizer.parse(raw, self.plan) {
                 Ok(parsed) => {
@@ -86,6 +111,7 @@ impl<'a> DecodeStage<'a> {
                         }
                     }
                     self.counters.events.fetch_add(1, Ordering::Relaxed);
+                    events += 1;
                     if parsed.event_time().is_none() {
                         self.counters.time_fallbacks.fetch_add(1, Ordering::Relaxed);
                         tracing::warn!(input = %name, %position, "eventTime missing or invalid; using the parse time as p_event_time");
@@ -139,6 +165,7 @@ impl<'a> DecodeStage<'a> {
                     self.counters.files_skipped.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(input = %name, ?skipped, "input skipped");
                 }
+                (events, None)
             }
             Err(failure) => {
                 self.counters.files.fetch_add(1, Ordering::Relaxed);
@@ -148,6 +175,7 @@ impl<'a> DecodeStage<'a> {
                     events_before_error = failure.stats.events,
                     "input could not be read completely: {}", failure.error
                 );
+                (events, Some(InputFailure::Read(failure.error.to_string())))
             }
         }
     }
@@ -167,13 +195,15 @@ impl<'a> DecodeStage<'a> {
         if self.batch.events.is_empty() {
             return;
         }
-        let batch = std::mem::take(&mut self.batch);
+        let next = Batch {
+            input: self.batch.input,
+            ..Batch::default()
+        };
+        let batch = std::mem::replace(&mut self.batch, next);
         // Only fails when no rule thread is left to take it; nothing more can be done then.
-        let _ = self.batches.send(batch);
-    }
-
-    pub(super) fn finish(mut self) {
-        self.flush();
+        if self.batches.send(batch).is_ok() {
+            self.batches_sent += 1;
+        }
     }
 }
 

@@ -7,16 +7,20 @@
 //! ```
 //!
 //! All channels are bounded, so a slow stage holds back the ones before it and memory stays
-//! flat whatever the input size.
+//! flat whatever the input size. A batch holds the events of one input only, so that the
+//! collector can tell when every event of an input has been evaluated
+//! ([`Collector::input_done`]): the point where a store commits the input's results together
+//! with its progress.
 
 mod decode_stage;
 pub mod stats;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::thread;
 
 use chrono::{DateTime, Utc};
-use crossbeam_channel::bounded;
+use crossbeam_channel::{bounded, Sender};
 
 use iota_decode::DecodeOptions;
 use iota_normalize::{CapturePlan, DedupWindow};
@@ -48,30 +52,66 @@ pub struct EventMeta {
     pub log_type: &'static str,
 }
 
-/// Events on their way to the rules; `meta[i]` describes `events[i]`.
+/// Events of one input on their way to the rules; `meta[i]` describes `events[i]`.
 #[derive(Default)]
 pub struct Batch {
+    /// The position of the batch's input in the list given to [`run`].
+    pub input: usize,
     pub events: Vec<BatchEvent>,
     pub meta: Vec<EventMeta>,
 }
 
-/// Runs `inputs` through decode, normalize and (with `workers`) the rules; `collect` is called
-/// on the calling thread for each evaluated batch. Returns when every input is done.
+/// What the decode stage saw of one input, once every event of it has been evaluated.
+#[derive(Debug)]
+pub struct InputDone {
+    /// The position of the input in the list given to [`run`].
+    pub input: usize,
+    /// Events decoded (duplicates not counted), whether or not a rule could match them.
+    pub events: u64,
+    pub failure: Option<InputFailure>,
+}
+
+/// Why an input could not be read (completely).
+#[derive(Debug)]
+pub enum InputFailure {
+    /// Not at all (missing, permissions): reading it again later may work.
+    Open(String),
+    /// Not to its end (truncated, corrupt); the events before the error were evaluated.
+    Read(String),
+}
+
+/// Receives the pipeline's results, on the thread that called [`run`].
+pub trait Collector {
+    /// One evaluated batch.
+    fn batch(&mut self, batch: Batch, results: BatchResults);
+    /// Every batch of the input has been given to [`Collector::batch`].
+    fn input_done(&mut self, done: InputDone);
+}
+
+/// What reaches the collector: evaluated batches, and the end of each input with the number
+/// of batches it was split into (which may still be on their way through the rule threads).
+enum Collected {
+    Batch(Batch, BatchResults),
+    InputEnd { batches: usize, done: InputDone },
+}
+
+/// Runs `inputs` through decode, normalize and (with `workers`) the rules, handing results to
+/// `collector`. Returns when every input is done.
 pub fn run(
     inputs: Vec<Input>,
     config: &PipelineConfig,
     evaluator: Option<&Arc<Evaluator>>,
     workers: Vec<Worker>,
     counters: &Counters,
-    mut collect: impl FnMut(Batch, BatchResults),
+    collector: &mut dyn Collector,
 ) {
     let (input_tx, input_rx) = bounded(inputs.len().max(1));
-    for input in inputs {
+    for input in inputs.into_iter().enumerate() {
         input_tx.send(input).expect("receiver alive");
     }
     drop(input_tx);
     let (batch_tx, batch_rx) = bounded::<Batch>(workers.len().max(1) * 2);
-    let (result_tx, result_rx) = bounded::<(Batch, BatchResults)>(workers.len().max(1) * 2);
+    let (result_tx, result_rx) = bounded::<Collected>(workers.len().max(1) * 2);
     let dedup = DedupWindow::new(config.dedup_window);
     let prefilter = evaluator.map(|e| e.prefilter(config.prefilter));
     let empty_plan = CapturePlan::default();
@@ -80,6 +120,7 @@ pub fn run(
         for n in 0..config.decode_threads.max(1) {
             let input_rx = input_rx.clone();
             let batch_tx = batch_tx.clone();
+            let ends = EndSender(result_tx.clone());
             let dedup = &dedup;
             let prefilter = prefilter.as_ref();
             let empty_plan = &empty_plan;
@@ -87,12 +128,11 @@ pub fn run(
                 .name(format!("decode-{n}"))
                 .spawn_scoped(scope, move || {
                     let mut stage = decode_stage::DecodeStage::new(
-                        config, prefilter, empty_plan, dedup, counters, batch_tx,
+                        config, prefilter, empty_plan, dedup, counters, batch_tx, ends,
                     );
-                    for input in input_rx {
-                        stage.process(&input);
+                    for (position, input) in input_rx {
+                        stage.process(position, &input);
                     }
-                    stage.finish();
                 })
                 .expect("spawn decode thread");
         }
@@ -106,7 +146,7 @@ pub fn run(
                 .spawn_scoped(scope, move || {
                     for batch in batch_rx {
                         let results = worker.evaluate(&batch.events);
-                        if result_tx.send((batch, results)).is_err() {
+                        if result_tx.send(Collected::Batch(batch, results)).is_err() {
                             break;
                         }
                     }
@@ -117,8 +157,38 @@ pub fn run(
         // Without rule threads nobody reads batches; the decode stage does not send any then.
         drop(batch_rx);
 
-        for (batch, results) in result_rx {
-            collect(batch, results);
+        // Per input: batches collected so far, and its end once the decode stage sent it.
+        let mut pending: HashMap<usize, (usize, Option<(usize, InputDone)>)> = HashMap::new();
+        for message in result_rx {
+            let input = match message {
+                Collected::Batch(batch, results) => {
+                    let input = batch.input;
+                    collector.batch(batch, results);
+                    pending.entry(input).or_default().0 += 1;
+                    input
+                }
+                Collected::InputEnd { batches, done } => {
+                    let input = done.input;
+                    pending.entry(input).or_default().1 = Some((batches, done));
+                    input
+                }
+            };
+            if let Some((collected, Some((batches, _)))) = pending.get(&input) {
+                if collected == batches {
+                    let (_, end) = pending.remove(&input).expect("just seen");
+                    collector.input_done(end.expect("just seen").1);
+                }
+            }
         }
     });
+}
+
+/// How a decode thread announces the end of an input to the collector.
+pub(crate) struct EndSender(Sender<Collected>);
+
+impl EndSender {
+    fn send(&self, batches: usize, done: InputDone) {
+        // Only fails when the collector is gone, i.e. the run is over.
+        let _ = self.0.send(Collected::InputEnd { batches, done });
+    }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use std::sync::Arc;
 use std::time::Duration;
 
-use iota_rules::{EffectiveFilter, FilterOrigin, Rule, RuleKind};
+use iota_rules::{EffectiveFilter, FilterOrigin, MemoryRuleState, Rule, RuleKind};
 
 use super::select;
 use crate::cli::RulesListArgs;
@@ -84,6 +84,7 @@ pub fn run(args: RulesListArgs) -> anyhow::Result<u8> {
             rule_timeout: Duration::from_secs(30),
             memory_bytes: 2 << 30,
         },
+        Arc::new(MemoryRuleState::default()),
     )?;
     drop(start_workers(&evaluator, 1, &ErrorReport::silent())?);
     let mut rules: Vec<&Rule> = evaluator.rules().rules.iter().collect();

@@ -9,7 +9,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use iota_normalize::{Normalizer, SourceInfo};
-use iota_rules::{CaseResult, ProblemLevel, Rule, RuleTest, Severity};
+use iota_rules::{CaseResult, MemoryRuleState, ProblemLevel, Rule, RuleTest, Severity};
 
 use super::select;
 use crate::cli::RulesTestArgs;
@@ -59,6 +59,7 @@ pub fn run(args: RulesTestArgs) -> anyhow::Result<u8> {
             rule_timeout: Duration::from_secs(30),
             memory_bytes: 2 << 30,
         },
+        Arc::new(MemoryRuleState::default()),
     )?;
     let mut worker = start_workers(&evaluator, 1, &errors)?.remove(0);
     let rules = evaluator.rules();

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
-use iota_rules::ProblemLevel;
+use iota_rules::{MemoryRuleState, ProblemLevel};
 
 use super::select;
 use crate::cli::RulesValidateArgs;
@@ -49,6 +49,7 @@ pub fn run(args: RulesValidateArgs) -> anyhow::Result<u8> {
             rule_timeout: Duration::from_secs(30),
             memory_bytes: 2 << 30,
         },
+        Arc::new(MemoryRuleState::default()),
     )?;
     let quiet = ErrorReport::silent();
     let mut worker = start_workers(&evaluator, 1, &quiet)?.remove(0);
