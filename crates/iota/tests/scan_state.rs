@@ -213,6 +213,73 @@ fn a_second_scan_skips_committed_files_and_extends_open_alert_windows() {
 }
 
 #[test]
+fn a_hundred_matches_in_one_window_over_four_files_are_delivered_once_with_count_100() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let logs = dir.path().join("logs");
+    for f in 0..4 {
+        let events = events("StopLogging", &format!("w{f}"), 25);
+        write(&logs, &format!("w{f}.json"), &records_json(&events));
+    }
+    let run = scan_command(&state, &[logs.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    // The case-insensitive fixture rule dedups on its title: one window for all 100.
+    let sent: Vec<Value> = String::from_utf8(run.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|a| a["rule_id"] == "Fixture.CaseInsensitive")
+        .collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["event_count"], 100);
+}
+
+/// The caching helpers keep their state in the store: a counter started by one scan goes on
+/// in the next.
+#[test]
+fn rule_state_carries_over_from_one_scan_to_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let repo = fixtures().join("panther_repo");
+    let failed_login = |i: usize| {
+        let mut login = event("ConsoleLogin", &format!("login-{i}"));
+        login["eventSource"] = "signin.amazonaws.com".into();
+        login["userIdentity"]["userName"] = "bob".into();
+        login["responseElements"] = serde_json::json!({"ConsoleLogin": "Failure"});
+        login["eventTime"] = format!("2023-07-10T12:0{i}:00Z").into();
+        login
+    };
+    let scan_logins = |name: &str, logins: &[usize]| {
+        let events: Vec<Value> = logins.iter().map(|&i| failed_login(i)).collect();
+        let path = write(dir.path(), name, &records_json(&events));
+        let output = Command::new(env!("CARGO_BIN_EXE_iota"))
+            .args(["--log-format", "json", "scan", "--workers", "2"])
+            .args(["--rules", repo.join("rules").to_str().unwrap()])
+            .args(["--helpers", repo.join("global_helpers").to_str().unwrap()])
+            .args(["--data-models", repo.join("data_models").to_str().unwrap()])
+            .args(["--state", state.to_str().unwrap(), path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .collect::<Vec<_>>()
+    };
+    // The rule alerts from the third failure of a user on.
+    assert!(scan_logins("first.json", &[0, 1]).is_empty());
+    let alerts = scan_logins("second.json", &[2, 3]);
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["rule_id"], "Fixture.Login.Failures");
+    assert_eq!(alerts[0]["event_count"], 2, "the third and fourth failures");
+}
+
+#[test]
 fn a_delivery_that_failed_for_good_is_listed_and_sent_again_by_alerts_retry() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
