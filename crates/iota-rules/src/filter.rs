@@ -48,6 +48,13 @@ pub enum Condition {
         key: Vec<String>,
         contains: Vec<String>,
     },
+    /// The value is a string matching one of these shell-style patterns, case-sensitively, as
+    /// Python's `fnmatch.fnmatchcase` (and iota_helpers' `pattern_match_list`) match it:
+    /// `*` any run of characters, `?` one character; `[` is not accepted.
+    Glob {
+        key: Vec<String>,
+        glob: Vec<String>,
+    },
 }
 
 impl<'de> Deserialize<'de> for Condition {
@@ -65,6 +72,7 @@ impl<'de> Deserialize<'de> for Condition {
             startswith: Option<String>,
             exists: Option<bool>,
             contains: Option<Vec<String>>,
+            glob: Option<Vec<String>>,
         }
         let raw = Raw::deserialize(deserializer)?;
         let condition = match raw {
@@ -80,20 +88,25 @@ impl<'de> Deserialize<'de> for Condition {
             Raw { key: Some(key), startswith: Some(startswith), equals: None, values: None, exists: None, .. } => {
                 Condition::StartsWith { key, startswith }
             }
-            Raw { key: Some(key), exists: Some(exists), equals: None, values: None, startswith: None, contains: None, .. } => {
+            Raw { key: Some(key), exists: Some(exists), equals: None, values: None, startswith: None, contains: None, glob: None, .. } => {
                 Condition::Exists { key, exists }
             }
-            Raw { key: Some(key), contains: Some(contains), equals: None, values: None, startswith: None, exists: None, .. } => {
+            Raw { key: Some(key), contains: Some(contains), equals: None, values: None, startswith: None, exists: None, glob: None, .. } => {
                 check_needles(&contains).map_err(D::Error::custom)?;
                 Condition::Contains { key, contains }
             }
-            _ => return Err(D::Error::custom("a condition needs exactly one of all, any, not, or key with equals/in/startswith/exists/contains")),
+            Raw { key: Some(key), glob: Some(glob), equals: None, values: None, startswith: None, exists: None, contains: None, .. } => {
+                check_patterns(&glob).map_err(D::Error::custom)?;
+                Condition::Glob { key, glob }
+            }
+            _ => return Err(D::Error::custom("a condition needs exactly one of all, any, not, or key with equals/in/startswith/exists/contains/glob")),
         };
         if let Condition::Equals { key, .. }
         | Condition::In { key, .. }
         | Condition::StartsWith { key, .. }
         | Condition::Exists { key, .. }
-        | Condition::Contains { key, .. } = &condition
+        | Condition::Contains { key, .. }
+        | Condition::Glob { key, .. } = &condition
         {
             if key.is_empty() {
                 return Err(D::Error::custom("a condition key needs at least one step"));
@@ -138,7 +151,8 @@ impl Condition {
             | Condition::In { key, .. }
             | Condition::StartsWith { key, .. }
             | Condition::Exists { key, .. }
-            | Condition::Contains { key, .. } => out.push(key),
+            | Condition::Contains { key, .. }
+            | Condition::Glob { key, .. } => out.push(key),
         }
     }
 }
@@ -169,6 +183,9 @@ impl fmt::Display for Condition {
             Condition::Contains { key, contains } => {
                 write!(f, "{} contains [{}]", path(key), contains.join(", "))
             }
+            Condition::Glob { key, glob } => {
+                write!(f, "{} matches [{}]", path(key), glob.join(", "))
+            }
         }
     }
 }
@@ -187,8 +204,9 @@ fn join(f: &mut fmt::Formatter<'_>, parts: &[Condition], separator: &str) -> fmt
 }
 
 /// iota's own `Filter:` key: a mapping of dotted key path to a value (equals), a list (any of),
-/// or `{startswith: x}`, `{contains: [x, ...]}` (any of, ignoring ASCII case), `{exists: bool}`,
-/// `{not: value or list}`; all entries must hold.
+/// or `{startswith: x or [x, ...]}`, `{contains: [x, ...]}` (any of, ignoring ASCII case),
+/// `{glob: [pattern, ...]}` (any of, case-sensitive `*`/`?` patterns), `{exists: bool}`,
+/// `{not: any of these}`; all entries must hold.
 pub(crate) fn from_filter_key(value: &serde_yaml::Value) -> Result<Condition, String> {
     let mapping = value
         .as_mapping()
@@ -221,21 +239,31 @@ fn filter_entry(key: Vec<String>, expected: &serde_yaml::Value) -> Result<Condit
         serde_yaml::Value::Mapping(m) if m.len() == 1 => {
             let (op, arg) = m.iter().next().expect("one entry");
             match op.as_str() {
-                Some("startswith") => Ok(Condition::StartsWith {
-                    key,
-                    startswith: arg.as_str().ok_or("startswith needs a string")?.to_string(),
-                }),
+                Some("startswith") => {
+                    let prefixes =
+                        strings(arg).ok_or("startswith needs a string or a list of strings")?;
+                    let mut any: Vec<Condition> = prefixes
+                        .into_iter()
+                        .map(|startswith| Condition::StartsWith {
+                            key: key.clone(),
+                            startswith,
+                        })
+                        .collect();
+                    match any.len() {
+                        0 => Err("startswith needs at least one prefix".into()),
+                        1 => Ok(any.pop().expect("one prefix")),
+                        _ => Ok(Condition::Any { any }),
+                    }
+                }
                 Some("contains") => {
-                    let contains: Vec<String> = match arg {
-                        serde_yaml::Value::Sequence(items) => items
-                            .iter()
-                            .map(|i| i.as_str().map(str::to_string))
-                            .collect::<Option<_>>()
-                            .ok_or("contains needs strings")?,
-                        other => vec![other.as_str().ok_or("contains needs strings")?.to_string()],
-                    };
+                    let contains = strings(arg).ok_or("contains needs strings")?;
                     check_needles(&contains)?;
                     Ok(Condition::Contains { key, contains })
+                }
+                Some("glob") => {
+                    let glob = strings(arg).ok_or("glob needs strings")?;
+                    check_patterns(&glob)?;
+                    Ok(Condition::Glob { key, glob })
                 }
                 Some("exists") => Ok(Condition::Exists {
                     key,
@@ -245,13 +273,14 @@ fn filter_entry(key: Vec<String>, expected: &serde_yaml::Value) -> Result<Condit
                     not: Box::new(filter_entry(key, arg)?),
                 }),
                 _ => Err(
-                    "expected a value, a list, or one of startswith, contains, exists, not".into(),
+                    "expected a value, a list, or one of startswith, contains, glob, exists, not"
+                        .into(),
                 ),
             }
         }
-        serde_yaml::Value::Mapping(_) | serde_yaml::Value::Tagged(_) => {
-            Err("expected a value, a list, or one of startswith, exists, not".into())
-        }
+        serde_yaml::Value::Mapping(_) | serde_yaml::Value::Tagged(_) => Err(
+            "expected a value, a list, or one of startswith, contains, glob, exists, not".into(),
+        ),
         scalar => Ok(Condition::Equals {
             key,
             equals: json(scalar)?,
@@ -260,6 +289,26 @@ fn filter_entry(key: Vec<String>, expected: &serde_yaml::Value) -> Result<Condit
 }
 
 /// Needles of `contains` are compared ignoring ASCII case only, so they must be ASCII.
+/// A string, or a list of strings.
+fn strings(value: &serde_yaml::Value) -> Option<Vec<String>> {
+    match value {
+        serde_yaml::Value::Sequence(items) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_string))
+            .collect(),
+        other => Some(vec![other.as_str()?.to_string()]),
+    }
+}
+
+/// `[` starts a character class in fnmatch, which iota does not evaluate: a pattern with one
+/// would be matched differently than the rule matches it.
+fn check_patterns(patterns: &[String]) -> Result<(), String> {
+    if patterns.is_empty() || patterns.iter().any(|p| p.is_empty() || p.contains('[')) {
+        return Err("glob needs non-empty patterns of literal text, `*` and `?` (no `[`)".into());
+    }
+    Ok(())
+}
+
 fn check_needles(needles: &[String]) -> Result<(), String> {
     if needles.is_empty() || needles.iter().any(|n| n.is_empty() || !n.is_ascii()) {
         return Err("contains needs non-empty ASCII strings".into());

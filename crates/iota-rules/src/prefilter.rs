@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use iota_normalize::{CapturePlan, Captured};
 use serde_json::Value;
+use wildmatch::WildMatch;
 
 use crate::filter::Condition;
 
@@ -54,6 +55,7 @@ enum Compiled {
     Exists(usize, bool),
     /// Lower-cased ASCII needles.
     Contains(usize, Vec<String>),
+    Glob(usize, Vec<WildMatch>),
 }
 
 impl Compiled {
@@ -108,6 +110,12 @@ impl Compiled {
                     Truth::from(needles.iter().any(|n| text.contains(n.as_str())))
                 }
                 Captured::Missing | Captured::Null => Truth::False,
+                _ => Truth::Unknown,
+            },
+            Compiled::Glob(slot, patterns) => match &fields[*slot] {
+                Captured::Str(s) => Truth::from(patterns.iter().any(|p| p.matches(s))),
+                // Rules read a missing user agent as "" or None, which patterns treat
+                // differently: leave it to the rule.
                 _ => Truth::Unknown,
             },
             Compiled::Exists(slot, exists) => match &fields[*slot] {
@@ -363,6 +371,10 @@ fn compile(condition: &Condition, slot_of: &mut impl FnMut(&[String]) -> usize) 
             slot_of(key),
             contains.iter().map(|n| n.to_ascii_lowercase()).collect(),
         ),
+        Condition::Glob { key, glob } => Compiled::Glob(
+            slot_of(key),
+            glob.iter().map(|p| WildMatch::new(p)).collect(),
+        ),
     }
 }
 
@@ -425,5 +437,45 @@ mod tests {
             ok(&[Captured::Ambiguous, Captured::Missing]),
             "an ambiguous eventName may be anything"
         );
+    }
+
+    #[test]
+    fn glob_matches_case_sensitively_as_fnmatchcase_does() {
+        let (p, _) = prefilter(
+            r#"{"not":{"key":["userAgent"],"glob":["*Console*","Mozilla/*","AWS Internal","aws-cli/?.*"]}}"#,
+        );
+        let ua = |s: &'static str| candidates(&p, Captured::Str(Cow::Borrowed(s)));
+        // Each verdict as Python's fnmatch.fnmatchcase gives it (the filter is its negation).
+        assert!(!ua("[S3Console/0.4, aws-internal/3]"));
+        assert!(ua("s3console/0.4"), "case matters");
+        assert!(!ua("Mozilla/5.0 (X11)"));
+        assert!(ua("mozilla/5.0"));
+        assert!(!ua("AWS Internal"));
+        assert!(
+            ua("AWS Internal/3"),
+            "a pattern without * matches the whole value only"
+        );
+        assert!(!ua("aws-cli/2.13.0 Python/3.11"));
+        assert!(ua("aws-cli/12.0"), "? is one character");
+        // A missing user agent is "" or None depending on how the rule reads it.
+        assert!(candidates(&p, Captured::Missing));
+        assert!(candidates(&p, Captured::Null));
+    }
+
+    #[test]
+    fn filter_keys_take_prefix_lists_and_globs_without_character_classes() {
+        let filter: serde_yaml::Value = serde_yaml::from_str(
+            "eventName: {startswith: [List, Describe]}\nuserAgent: {not: {glob: ['*terraform*']}}",
+        )
+        .unwrap();
+        let condition = crate::filter::from_filter_key(&filter).unwrap();
+        assert_eq!(
+            condition.to_string(),
+            "(eventName startswith List or eventName startswith Describe) and not (userAgent matches [*terraform*])"
+        );
+        let class: serde_yaml::Value =
+            serde_yaml::from_str("userAgent: {glob: ['[Tt]erraform*']}").unwrap();
+        let error = crate::filter::from_filter_key(&class).unwrap_err();
+        assert!(error.contains("no `[`"), "{error}");
     }
 }

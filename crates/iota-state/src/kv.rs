@@ -142,27 +142,6 @@ pub(crate) fn put(
     )
 }
 
-/// Replaces `key`; an empty set deletes it.
-pub(crate) fn put_string_set(
-    tx: &mut dyn Tx,
-    key: &str,
-    members: &BTreeSet<String>,
-    expires_at: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Result<(), Failure> {
-    if members.is_empty() {
-        return delete(tx, key);
-    }
-    let value = KvValue::StringSet(members.clone());
-    save(
-        tx,
-        key,
-        &value,
-        expires_at.map(|t| t.timestamp_micros()),
-        now,
-    )
-}
-
 pub(crate) fn add_to_set(
     tx: &mut dyn Tx,
     key: &str,
@@ -231,28 +210,6 @@ pub(crate) fn increment(
         save(tx, key, &KvValue::Counter(count), expires_us, now)?;
     }
     Ok(count)
-}
-
-pub(crate) fn put_dict(
-    tx: &mut dyn Tx,
-    key: &str,
-    json: &str,
-    expires_at: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Result<(), Failure> {
-    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(json).map_err(|e| {
-        Failure::Invalid(format!(
-            "rule state key {key:?}: a dictionary must be a JSON object: {e}"
-        ))
-    })?;
-    let value = KvValue::Dict(json.to_owned());
-    save(
-        tx,
-        key,
-        &value,
-        expires_at.map(|t| t.timestamp_micros()),
-        now,
-    )
 }
 
 /// Sets the expiry of a live key; no effect on a missing or expired one.

@@ -34,8 +34,23 @@
 //! - **Time.** Operations whose result depends on the clock take `now`; the others use the
 //!   wall clock for their bookkeeping times.
 //!
-//! PostgreSQL 11 or later. Connections are not encrypted yet (no TLS): the server must accept
-//! plaintext connections from iota (e.g. in the same VPC).
+//! PostgreSQL 11 or later. TLS is configured in the URL as for libpq (rustls does the
+//! handshake):
+//! - `sslmode=disable`: plaintext.
+//! - `sslmode=prefer` (the default): TLS when the server supports it, else plaintext; the
+//!   certificate is not checked.
+//! - `sslmode=require`: TLS or no connection; the certificate is not checked, unless
+//!   `sslrootcert` is given: then its issuer is, as with `verify-ca` (libpq does the same).
+//! - `sslmode=verify-ca`: TLS, with a certificate signed by a trusted authority.
+//! - `sslmode=verify-full`: as `verify-ca`, and the certificate must name the host in the URL.
+//! - `sslrootcert=PATH`: the trusted authorities, a PEM file (e.g. Amazon RDS's
+//!   `global-bundle.pem`). Without it, `verify-*` trust the platform's store (where libpq would
+//!   read `~/.postgresql/root.crt`); `sslrootcert=system` says so explicitly and, as in libpq,
+//!   needs `verify-full` (its default then).
+//!
+//! For Amazon RDS or Aurora (which enforce TLS with `rds.force_ssl=1`):
+//! `postgres://iota:PASSWORD@mydb.xxxx.eu-west-1.rds.amazonaws.com:5432/iota?sslmode=verify-full&sslrootcert=/etc/ssl/rds/global-bundle.pem`.
+//! Client certificates (`sslcert`, `sslkey`) and `sslmode=allow` are not supported.
 
 mod commit;
 mod error;
@@ -168,21 +183,13 @@ pub trait StateStore: Send + Sync {
     /// The value at `key`, `None` when missing or expired at `now`.
     fn kv_get(&self, key: &str, now: DateTime<Utc>) -> Result<Option<KvValue>, StoreError>;
 
-    /// Replaces `key` with `value`, exactly as given: unlike the typed puts below, an empty
-    /// set or a counter at 0 is stored, and a dictionary's text is not checked (the
-    /// protocol's `put`, see [`StoreRuleState`]).
+    /// Replaces `key` with `value`, exactly as given: an empty set or a counter at 0 is stored
+    /// (only the updates below delete a key they leave empty), and a dictionary's text is not
+    /// checked (the protocol's `put`, see [`StoreRuleState`]).
     fn kv_put(
         &self,
         key: &str,
         value: &KvValue,
-        expires_at: Option<DateTime<Utc>>,
-    ) -> Result<(), StoreError>;
-
-    /// Replaces `key` with a string set (an empty set deletes the key).
-    fn kv_put_string_set(
-        &self,
-        key: &str,
-        members: &BTreeSet<String>,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<(), StoreError>;
 
@@ -212,14 +219,6 @@ pub trait StateStore: Send + Sync {
         expires_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<i64, StoreError>;
-
-    /// Replaces `key` with a dictionary: `json` must be a JSON object.
-    fn kv_put_dict(
-        &self,
-        key: &str,
-        json: &str,
-        expires_at: Option<DateTime<Utc>>,
-    ) -> Result<(), StoreError>;
 
     /// Makes a live key expire at `expires_at`; no effect on a missing or expired one.
     fn kv_set_expiration(

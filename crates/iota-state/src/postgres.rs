@@ -2,7 +2,10 @@
 //! COMMITTED transactions retried when the server reports a serialization failure or a
 //! deadlock, and the locks that make replicas sharing one database behave like one process
 //! (row locks taken by upserts, advisory locks for rule state and migrations,
-//! `FOR UPDATE SKIP LOCKED` for outbox claims).
+//! `FOR UPDATE SKIP LOCKED` for outbox claims). Connections use TLS as the URL's `sslmode`
+//! and `sslrootcert` ask (see `tls`).
+
+mod tls;
 
 use std::collections::HashMap;
 use std::error::Error;
@@ -11,13 +14,15 @@ use std::time::Duration;
 
 use ::postgres::error::SqlState;
 use ::postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
-use ::postgres::{Client, Config, NoTls, Statement};
+use ::postgres::{Client, Config, Statement};
 use bytes::BytesMut;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::migrations::{self, Migration};
 use crate::sql::{Failure, Row, Tx, Value};
 use crate::store::{Access, Backend};
 use crate::StoreError;
+use tls::{ConnectError, TlsSettings};
 
 /// Connections per handle: enough for the pipeline's committers, deliverers and rule-state
 /// calls of one process.
@@ -43,21 +48,31 @@ struct Connection {
 
 struct Manager {
     config: Config,
+    tls: TlsSettings,
+    connector: MakeRustlsConnect,
+}
+
+impl Manager {
+    fn connect_client(&self) -> Result<Client, ConnectError> {
+        self.config
+            .connect(self.connector.clone())
+            .map_err(|e| self.tls.explain(e))
+    }
 }
 
 impl r2d2::ManageConnection for Manager {
     type Connection = Connection;
-    type Error = ::postgres::Error;
+    type Error = ConnectError;
 
     fn connect(&self) -> Result<Connection, Self::Error> {
         Ok(Connection {
-            client: self.config.connect(NoTls)?,
+            client: self.connect_client()?,
             statements: HashMap::new(),
         })
     }
 
     fn is_valid(&self, conn: &mut Connection) -> Result<(), Self::Error> {
-        conn.client.simple_query("").map(drop)
+        Ok(conn.client.simple_query("").map(drop)?)
     }
 
     fn has_broken(&self, conn: &mut Connection) -> bool {
@@ -71,22 +86,30 @@ fn db(e: impl Error + Send + Sync + 'static) -> Failure {
 
 impl Postgres {
     pub(crate) fn connect(url: &str) -> Result<Self, StoreError> {
-        let mut config: Config = url
-            .parse()
-            .map_err(|e| StoreError::new("(invalid PostgreSQL URL)", "open", db(e)))?;
+        let invalid_url = |f| StoreError::new("(invalid PostgreSQL URL)", "open", f);
+        let (driver_url, tls) = TlsSettings::take_from_url(url).map_err(|e| invalid_url(db(e)))?;
+        let mut config: Config = driver_url.parse().map_err(|e| invalid_url(db(e)))?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
+        config.ssl_mode(tls.driver_mode());
         let name = describe(&config);
         let fail = |f| StoreError::new(&name, "open", f);
+        let connector = tls.connector().map_err(|e| fail(db(e)))?;
+        let manager = Manager {
+            config,
+            tls,
+            connector,
+        };
         // One connection first: it fails fast and with the server's own reason (bad
-        // password, no such database), where the pool would only time out.
-        config.connect(NoTls).map_err(|e| fail(db(e)))?;
+        // password, no such database, certificate rejected), where the pool would only time
+        // out.
+        manager.connect_client().map_err(|e| fail(db(e)))?;
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
             .connection_timeout(CONNECT_TIMEOUT)
-            .build(Manager { config })
+            .build(manager)
             .map_err(|e| fail(db(e)))?;
         Ok(Postgres { name, pool })
     }

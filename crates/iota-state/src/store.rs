@@ -201,18 +201,6 @@ impl<B: Backend> StateStore for Store<B> {
         })
     }
 
-    fn kv_put_string_set(
-        &self,
-        key: &str,
-        members: &BTreeSet<String>,
-        expires_at: Option<DateTime<Utc>>,
-    ) -> Result<(), StoreError> {
-        let now = Utc::now();
-        self.run("write rule state", Access::Write, |tx| {
-            kv::put_string_set(tx, key, members, expires_at, now)
-        })
-    }
-
     fn kv_add_to_set(
         &self,
         key: &str,
@@ -245,18 +233,6 @@ impl<B: Backend> StateStore for Store<B> {
     ) -> Result<i64, StoreError> {
         self.run("write rule state", Access::Write, |tx| {
             kv::increment(tx, key, by, expires_at, now)
-        })
-    }
-
-    fn kv_put_dict(
-        &self,
-        key: &str,
-        json: &str,
-        expires_at: Option<DateTime<Utc>>,
-    ) -> Result<(), StoreError> {
-        let now = Utc::now();
-        self.run("write rule state", Access::Write, |tx| {
-            kv::put_dict(tx, key, json, expires_at, now)
         })
     }
 

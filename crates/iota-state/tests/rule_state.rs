@@ -4,8 +4,8 @@
 //! file) and on PostgreSQL (a database created on 127.0.0.1:5432 for each test and dropped
 //! afterwards; skipped with a notice when unreachable, a failure when CI=true).
 
-use std::io::Write;
-use std::sync::atomic::{AtomicU32, Ordering};
+mod common;
+
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -13,112 +13,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{json, Value};
 
 use iota_rules::{MemoryRuleState, RuleState, StateRequest};
-use iota_state::{StateStore, StoreRuleState};
+use iota_state::StoreRuleState;
 
-/// The server's maintenance database, where test databases are created and dropped.
-/// IOTA_TEST_POSTGRES_URL overrides it (same form, ending in `/<database>`).
-fn admin_url() -> String {
-    std::env::var("IOTA_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
-
-fn admin() -> Result<::postgres::Client, ::postgres::Error> {
-    let mut config: ::postgres::Config = admin_url().parse()?;
-    config.connect_timeout(Duration::from_secs(3));
-    config.connect(::postgres::NoTls)
-}
-
-/// A fresh, empty store location for one test.
-struct Fixture {
-    location: String,
-    /// Keeps the SQLite file's directory until the test ends.
-    _dir: Option<tempfile::TempDir>,
-    /// The PostgreSQL database to drop when the test ends.
-    database: Option<String>,
-}
-
-impl Fixture {
-    fn sqlite() -> Fixture {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        Fixture {
-            location: dir.path().join("state.db").display().to_string(),
-            _dir: Some(dir),
-            database: None,
-        }
-    }
-
-    /// `None` when PostgreSQL is unreachable and this is not CI.
-    fn postgres(test: &str) -> Option<Fixture> {
-        let mut admin = match admin() {
-            Ok(client) => client,
-            Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
-                panic!("PostgreSQL at {} is required on CI: {e}", admin_url())
-            }
-            Err(e) => {
-                // Straight to the stderr handle: the test harness captures eprintln!.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "\n*** SKIPPED {test} on PostgreSQL: {} unreachable ({e}) ***\n",
-                    admin_url()
-                );
-                return None;
-            }
-        };
-        static SEQ: AtomicU32 = AtomicU32::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let database = format!(
-            "iota_test_rule_state_{}_{}_{nanos}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        );
-        admin
-            .batch_execute(&format!("CREATE DATABASE {database}"))
-            .expect("create the test database");
-        Some(Fixture {
-            location: format!("{}/{database}", admin_url().rsplit_once('/').unwrap().0),
-            _dir: None,
-            database: Some(database),
-        })
-    }
-
-    fn open(&self) -> Arc<dyn StateStore> {
-        Arc::from(iota_state::open(&self.location).expect("open the store"))
-    }
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        if let Some(database) = &self.database {
-            if let Ok(mut admin) = admin() {
-                // FORCE: the pools of the test's stores may still hold connections.
-                let _ = admin
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"));
-            }
-        }
-    }
-}
-
-/// Runs each test function against SQLite and against PostgreSQL.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[test] fn $name() { super::$name(&super::Fixture::sqlite()); } )*
-        }
-        mod postgres {
-            $(
-                #[test]
-                fn $name() {
-                    if let Some(fixture) = super::Fixture::postgres(stringify!($name)) {
-                        super::$name(&fixture);
-                    }
-                }
-            )*
-        }
-    };
-}
+use common::{on_both_backends, StoreFixture};
 
 on_both_backends!(
     every_request_answers_as_in_memory,
@@ -128,6 +25,36 @@ on_both_backends!(
 
 fn request(frame: Value) -> StateRequest {
     serde_json::from_value(frame).expect("a protocol request")
+}
+
+// The protocol's request frames (docs/WORKER_PROTOCOL.md); `expires_at` is Unix seconds.
+
+fn get(key: &str) -> Value {
+    json!({"op": "get", "key": key})
+}
+
+fn put(key: &str, value: Value, expires_at: Option<f64>) -> Value {
+    json!({"op": "put", "key": key, "value": value, "expires_at": expires_at})
+}
+
+fn delete(key: &str) -> Value {
+    json!({"op": "delete", "key": key})
+}
+
+fn increment(key: &str, by: i64, expires_at: Option<f64>) -> Value {
+    json!({"op": "increment", "key": key, "by": by, "expires_at": expires_at})
+}
+
+fn add_members(key: &str, members: &[&str], expires_at: Option<f64>) -> Value {
+    json!({"op": "add_members", "key": key, "members": members, "expires_at": expires_at})
+}
+
+fn remove_members(key: &str, members: &[&str]) -> Value {
+    json!({"op": "remove_members", "key": key, "members": members})
+}
+
+fn expire(key: &str, expires_at: f64) -> Value {
+    json!({"op": "expire", "key": key, "expires_at": expires_at})
 }
 
 fn unix_now() -> f64 {
@@ -145,12 +72,12 @@ struct Lockstep {
 }
 
 impl Lockstep {
-    fn new(fx: &Fixture) -> Lockstep {
+    fn new(fx: &StoreFixture) -> Lockstep {
         let store = fx.open();
         Lockstep {
             memory: MemoryRuleState::default(),
             store_name: store.name().to_owned(),
-            store: StoreRuleState::new(store),
+            store: StoreRuleState::new(Arc::from(store)),
         }
     }
 
@@ -183,259 +110,135 @@ impl Lockstep {
     }
 }
 
-fn every_request_answers_as_in_memory(fx: &Fixture) {
+fn every_request_answers_as_in_memory(fx: &StoreFixture) {
     let both = Lockstep::new(fx);
     let future = unix_now() + 3600.0;
     let past = 1.0;
-    let get = |key: &str| json!({"op": "get", "key": key});
 
     // Counters: a counter back at 0 is gone.
     both.expect(get("c"), Value::Null);
-    both.expect(
-        json!({"op": "increment", "key": "c", "by": 2, "expires_at": null}),
-        json!(2),
-    );
-    both.expect(
-        json!({"op": "increment", "key": "c", "by": 3, "expires_at": future}),
-        json!(5),
-    );
+    both.expect(increment("c", 2, None), json!(2));
+    both.expect(increment("c", 3, Some(future)), json!(5));
     both.expect(get("c"), json!({"counter": 5}));
-    both.expect(
-        json!({"op": "increment", "key": "c", "by": -5, "expires_at": null}),
-        json!(0),
-    );
+    both.expect(increment("c", -5, None), json!(0));
     both.expect(get("c"), Value::Null);
 
     // Put stores the value as given, a counter at 0 or an empty set included.
-    both.expect(
-        json!({"op": "put", "key": "k", "value": {"counter": 7}, "expires_at": future}),
-        Value::Null,
-    );
+    both.expect(put("k", json!({"counter": 7}), Some(future)), Value::Null);
     both.expect(get("k"), json!({"counter": 7}));
-    both.expect(
-        json!({"op": "increment", "key": "k", "by": 1, "expires_at": null}),
-        json!(8),
-    );
-    both.expect(
-        json!({"op": "put", "key": "zero", "value": {"counter": 0}, "expires_at": null}),
-        Value::Null,
-    );
+    both.expect(increment("k", 1, None), json!(8));
+    both.expect(put("zero", json!({"counter": 0}), None), Value::Null);
     both.expect(get("zero"), json!({"counter": 0}));
-    both.expect(
-        json!({"op": "increment", "key": "zero", "by": 0, "expires_at": null}),
-        json!(0),
-    );
+    both.expect(increment("zero", 0, None), json!(0));
     both.expect(get("zero"), Value::Null);
-    both.expect(
-        json!({"op": "put", "key": "p", "value": {"set": ["y", "x"]}, "expires_at": null}),
-        Value::Null,
-    );
+    both.expect(put("p", json!({"set": ["y", "x"]}), None), Value::Null);
     both.expect(get("p"), json!({"set": ["x", "y"]}));
-    both.expect(
-        json!({"op": "put", "key": "empty", "value": {"set": []}, "expires_at": null}),
-        Value::Null,
-    );
+    both.expect(put("empty", json!({"set": []}), None), Value::Null);
     both.expect(get("empty"), json!({"set": []}));
-    both.expect(
-        json!({"op": "add_members", "key": "empty", "members": [], "expires_at": null}),
-        json!([]),
-    );
+    both.expect(add_members("empty", &[], None), json!([]));
     both.expect(get("empty"), Value::Null);
 
     // String sets: answered sorted; an emptied set is gone.
+    both.expect(add_members("s", &["b", "a"], None), json!(["a", "b"]));
     both.expect(
-        json!({"op": "add_members", "key": "s", "members": ["b", "a"], "expires_at": null}),
-        json!(["a", "b"]),
-    );
-    both.expect(
-        json!({"op": "add_members", "key": "s", "members": ["c"], "expires_at": future}),
+        add_members("s", &["c"], Some(future)),
         json!(["a", "b", "c"]),
     );
     both.expect(get("s"), json!({"set": ["a", "b", "c"]}));
-    both.expect(
-        json!({"op": "remove_members", "key": "s", "members": ["a", "x"]}),
-        json!(["b", "c"]),
-    );
-    both.expect(
-        json!({"op": "remove_members", "key": "missing", "members": ["a"]}),
-        json!([]),
-    );
-    both.expect(
-        json!({"op": "remove_members", "key": "s", "members": ["b", "c"]}),
-        json!([]),
-    );
+    both.expect(remove_members("s", &["a", "x"]), json!(["b", "c"]));
+    both.expect(remove_members("missing", &["a"]), json!([]));
+    both.expect(remove_members("s", &["b", "c"]), json!([]));
     both.expect(get("s"), Value::Null);
-    both.expect(
-        json!({"op": "add_members", "key": "none", "members": [], "expires_at": null}),
-        json!([]),
-    );
+    both.expect(add_members("none", &[], None), json!([]));
     both.expect(get("none"), Value::Null);
 
     // Dictionaries: the text comes back as it was put.
     let text = r#"{"user": "alice", "n": 1}"#;
-    both.expect(
-        json!({"op": "put", "key": "d", "value": {"dict": text}, "expires_at": null}),
-        Value::Null,
-    );
+    both.expect(put("d", json!({"dict": text}), None), Value::Null);
     both.expect(get("d"), json!({"dict": text}));
-    both.expect(
-        json!({"op": "put", "key": "list", "value": {"dict": "[1, 2]"}, "expires_at": null}),
-        Value::Null,
-    );
+    both.expect(put("list", json!({"dict": "[1, 2]"}), None), Value::Null);
     both.expect(get("list"), json!({"dict": "[1, 2]"}));
 
     // Kinds do not mix, and a refused request changes nothing.
-    both.expect_error(json!({"op": "increment", "key": "p", "by": 1, "expires_at": null}));
-    both.expect_error(json!({"op": "increment", "key": "d", "by": 1, "expires_at": future}));
-    both.expect_error(
-        json!({"op": "add_members", "key": "k", "members": ["a"], "expires_at": null}),
-    );
-    both.expect_error(json!({"op": "remove_members", "key": "d", "members": ["a"]}));
+    both.expect_error(increment("p", 1, None));
+    both.expect_error(increment("d", 1, Some(future)));
+    both.expect_error(add_members("k", &["a"], None));
+    both.expect_error(remove_members("d", &["a"]));
     both.expect(get("k"), json!({"counter": 8}));
     both.expect(get("p"), json!({"set": ["x", "y"]}));
     both.expect(get("d"), json!({"dict": text}));
 
     // Delete, of a key or of nothing.
-    both.expect(json!({"op": "delete", "key": "k"}), Value::Null);
+    both.expect(delete("k"), Value::Null);
     both.expect(get("k"), Value::Null);
-    both.expect(json!({"op": "delete", "key": "missing"}), Value::Null);
+    both.expect(delete("missing"), Value::Null);
 
     // Expire: sets the expiry of a live key, no effect on a missing or expired one.
-    both.expect(
-        json!({"op": "expire", "key": "d", "expires_at": future}),
-        Value::Null,
-    );
+    both.expect(expire("d", future), Value::Null);
     both.expect(get("d"), json!({"dict": text}));
-    both.expect(
-        json!({"op": "expire", "key": "missing", "expires_at": future}),
-        Value::Null,
-    );
+    both.expect(expire("missing", future), Value::Null);
     both.expect(get("missing"), Value::Null);
-    both.expect(
-        json!({"op": "expire", "key": "d", "expires_at": past}),
-        Value::Null,
-    );
+    both.expect(expire("d", past), Value::Null);
     both.expect(get("d"), Value::Null);
-    both.expect(
-        json!({"op": "expire", "key": "d", "expires_at": future}),
-        Value::Null,
-    );
+    both.expect(expire("d", future), Value::Null);
     both.expect(get("d"), Value::Null);
 
     // A key whose expires_at is past reads as missing; updates start again from nothing.
-    both.expect(
-        json!({"op": "put", "key": "old", "value": {"dict": "{}"}, "expires_at": past}),
-        Value::Null,
-    );
+    both.expect(put("old", json!({"dict": "{}"}), Some(past)), Value::Null);
     both.expect(get("old"), Value::Null);
-    both.expect(
-        json!({"op": "increment", "key": "n", "by": 4, "expires_at": past}),
-        json!(4),
-    );
+    both.expect(increment("n", 4, Some(past)), json!(4));
     both.expect(get("n"), Value::Null);
-    both.expect(
-        json!({"op": "increment", "key": "n", "by": 1, "expires_at": null}),
-        json!(1),
-    );
-    both.expect(
-        json!({"op": "add_members", "key": "m", "members": ["a"], "expires_at": past}),
-        json!(["a"]),
-    );
+    both.expect(increment("n", 1, None), json!(1));
+    both.expect(add_members("m", &["a"], Some(past)), json!(["a"]));
     both.expect(get("m"), Value::Null);
-    both.expect(
-        json!({"op": "add_members", "key": "m", "members": ["b"], "expires_at": null}),
-        json!(["b"]),
-    );
-    both.expect(
-        json!({"op": "put", "key": "r", "value": {"set": ["a"]}, "expires_at": past}),
-        Value::Null,
-    );
-    both.expect(
-        json!({"op": "remove_members", "key": "r", "members": ["b"]}),
-        json!([]),
-    );
+    both.expect(add_members("m", &["b"], None), json!(["b"]));
+    both.expect(put("r", json!({"set": ["a"]}), Some(past)), Value::Null);
+    both.expect(remove_members("r", &["b"]), json!([]));
     // An expired key of another kind is not in the way.
-    both.expect(
-        json!({"op": "put", "key": "x", "value": {"set": ["a"]}, "expires_at": past}),
-        Value::Null,
-    );
-    both.expect(
-        json!({"op": "increment", "key": "x", "by": 1, "expires_at": null}),
-        json!(1),
-    );
+    both.expect(put("x", json!({"set": ["a"]}), Some(past)), Value::Null);
+    both.expect(increment("x", 1, None), json!(1));
 
     // Expiry times beyond what the store can represent keep their meaning.
-    both.expect(
-        json!({"op": "put", "key": "far", "value": {"counter": 1}, "expires_at": 1e300}),
-        Value::Null,
-    );
+    both.expect(put("far", json!({"counter": 1}), Some(1e300)), Value::Null);
     both.expect(get("far"), json!({"counter": 1}));
     both.expect(
-        json!({"op": "put", "key": "long_ago", "value": {"counter": 1}, "expires_at": -1e300}),
+        put("long_ago", json!({"counter": 1}), Some(-1e300)),
         Value::Null,
     );
     both.expect(get("long_ago"), Value::Null);
 }
 
-fn updates_keep_or_replace_expiry_as_in_memory(fx: &Fixture) {
+fn updates_keep_or_replace_expiry_as_in_memory(fx: &StoreFixture) {
     let both = Lockstep::new(fx);
     let soon = unix_now() + 2.0;
     let future = soon + 3600.0;
-    let get = |key: &str| json!({"op": "get", "key": key});
 
+    both.expect(increment("kept", 1, Some(soon)), json!(1));
+    both.expect(increment("kept", 1, None), json!(2));
+    both.expect(increment("renewed", 1, Some(soon)), json!(1));
+    both.expect(increment("renewed", 1, Some(future)), json!(2));
     both.expect(
-        json!({"op": "increment", "key": "kept", "by": 1, "expires_at": soon}),
-        json!(1),
-    );
-    both.expect(
-        json!({"op": "increment", "key": "kept", "by": 1, "expires_at": null}),
-        json!(2),
-    );
-    both.expect(
-        json!({"op": "increment", "key": "renewed", "by": 1, "expires_at": soon}),
-        json!(1),
-    );
-    both.expect(
-        json!({"op": "increment", "key": "renewed", "by": 1, "expires_at": future}),
-        json!(2),
-    );
-    both.expect(
-        json!({"op": "add_members", "key": "kept_set", "members": ["a", "b"], "expires_at": soon}),
+        add_members("kept_set", &["a", "b"], Some(soon)),
         json!(["a", "b"]),
     );
     both.expect(
-        json!({"op": "add_members", "key": "kept_set", "members": ["c"], "expires_at": null}),
+        add_members("kept_set", &["c"], None),
         json!(["a", "b", "c"]),
     );
+    both.expect(remove_members("kept_set", &["a"]), json!(["b", "c"]));
+    both.expect(add_members("renewed_set", &["a"], Some(soon)), json!(["a"]));
     both.expect(
-        json!({"op": "remove_members", "key": "kept_set", "members": ["a"]}),
-        json!(["b", "c"]),
-    );
-    both.expect(
-        json!({"op": "add_members", "key": "renewed_set", "members": ["a"], "expires_at": soon}),
-        json!(["a"]),
-    );
-    both.expect(
-        json!({"op": "add_members", "key": "renewed_set", "members": ["b"], "expires_at": future}),
+        add_members("renewed_set", &["b"], Some(future)),
         json!(["a", "b"]),
     );
     // Put replaces the expiry too, with none when it gives none.
     both.expect(
-        json!({"op": "put", "key": "replaced", "value": {"counter": 1}, "expires_at": soon}),
+        put("replaced", json!({"counter": 1}), Some(soon)),
         Value::Null,
     );
-    both.expect(
-        json!({"op": "put", "key": "replaced", "value": {"counter": 2}, "expires_at": null}),
-        Value::Null,
-    );
-    both.expect(
-        json!({"op": "put", "key": "expired", "value": {"dict": "{}"}, "expires_at": null}),
-        Value::Null,
-    );
-    both.expect(
-        json!({"op": "expire", "key": "expired", "expires_at": soon}),
-        Value::Null,
-    );
+    both.expect(put("replaced", json!({"counter": 2}), None), Value::Null);
+    both.expect(put("expired", json!({"dict": "{}"}), None), Value::Null);
+    both.expect(expire("expired", soon), Value::Null);
 
     thread::sleep(Duration::from_secs_f64(soon + 0.5 - unix_now()));
     both.expect(get("kept"), Value::Null);
@@ -446,25 +249,25 @@ fn updates_keep_or_replace_expiry_as_in_memory(fx: &Fixture) {
     both.expect(get("expired"), Value::Null);
 }
 
-fn concurrent_increments_add_up(fx: &Fixture) {
+fn concurrent_increments_add_up(fx: &StoreFixture) {
     const THREADS: usize = 8;
     const INCREMENTS: usize = 200;
     // Two handles on the same database, each with its own connections, like two replicas.
     let handles = [
-        StoreRuleState::new(fx.open()),
-        StoreRuleState::new(fx.open()),
+        StoreRuleState::new(Arc::from(fx.open())),
+        StoreRuleState::new(Arc::from(fx.open())),
     ];
     let memory = MemoryRuleState::default();
-    let increment = request(json!({"op": "increment", "key": "hits", "by": 1, "expires_at": null}));
+    let one_more = request(increment("hits", 1, None));
     let mut counts: Vec<i64> = thread::scope(|s| {
         let workers: Vec<_> = (0..THREADS)
             .map(|thread| {
-                let (state, memory, increment) = (&handles[thread % 2], &memory, &increment);
+                let (state, memory, one_more) = (&handles[thread % 2], &memory, &one_more);
                 s.spawn(move || {
                     (0..INCREMENTS)
                         .map(|_| {
-                            memory.handle(increment).unwrap();
-                            state.handle(increment).unwrap().as_i64().unwrap()
+                            memory.handle(one_more).unwrap();
+                            state.handle(one_more).unwrap().as_i64().unwrap()
                         })
                         .collect::<Vec<_>>()
                 })
@@ -479,10 +282,10 @@ fn concurrent_increments_add_up(fx: &Fixture) {
     counts.sort_unstable();
     let total = (THREADS * INCREMENTS) as i64;
     assert_eq!(counts, (1..=total).collect::<Vec<_>>());
-    let get = request(json!({"op": "get", "key": "hits"}));
-    let expected = memory.handle(&get);
+    let read = request(get("hits"));
+    let expected = memory.handle(&read);
     assert_eq!(expected, Ok(json!({"counter": total})));
     for handle in &handles {
-        assert_eq!(handle.handle(&get), expected);
+        assert_eq!(handle.handle(&read), expected);
     }
 }

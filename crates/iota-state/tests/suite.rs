@@ -1,10 +1,11 @@
-//! One test suite, run against both backends: SQLite (a temporary file) and PostgreSQL (a
-//! database created for each test on 127.0.0.1:5432 and dropped afterwards). Without a
-//! reachable PostgreSQL the PostgreSQL half is skipped with a notice, or fails when CI=true.
+//! One test suite, run against both backends (the fixture of `common`): SQLite (a temporary
+//! file) and PostgreSQL (a database created for each test on 127.0.0.1:5432 and dropped
+//! afterwards). Without a reachable PostgreSQL the PostgreSQL half is skipped with a notice,
+//! or fails when CI=true.
+
+mod common;
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -17,173 +18,57 @@ use iota_state::{
     RuleErrorQuery, StateStore, StoreError,
 };
 
-/// The server's maintenance database, where test databases are created and dropped.
-/// IOTA_TEST_POSTGRES_URL overrides it (same form, ending in `/<database>`).
-fn admin_url() -> String {
-    std::env::var("IOTA_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
-}
+use common::{on_both_backends, StoreFixture};
 
-/// A fresh, empty store location for one test.
-struct Fixture {
-    location: String,
-    kind: Kind,
-}
-
-enum Kind {
-    /// The directory holding the file, removed with the fixture.
-    Sqlite {
-        _dir: tempfile::TempDir,
-    },
-    Postgres {
-        database: String,
-    },
-}
-
-impl Fixture {
-    fn sqlite() -> Fixture {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        Fixture {
-            location: dir.path().join("state.db").display().to_string(),
-            kind: Kind::Sqlite { _dir: dir },
-        }
-    }
-
-    /// `None` when PostgreSQL is unreachable and this is not CI.
-    fn postgres(test: &str) -> Option<Fixture> {
-        let mut admin = match admin() {
-            Ok(client) => client,
-            Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
-                panic!("PostgreSQL at {} is required on CI: {e}", admin_url())
-            }
-            Err(e) => {
-                // Straight to the stderr handle: the test harness captures eprintln!.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "\n*** SKIPPED {test} on PostgreSQL: {} unreachable ({e}) ***\n",
-                    admin_url()
-                );
-                return None;
-            }
-        };
-        static SEQ: AtomicU32 = AtomicU32::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
+/// Versions recorded in schema_migrations, read with the database's own client.
+fn schema_versions(fx: &StoreFixture) -> Vec<i64> {
+    let sql = "SELECT version FROM schema_migrations ORDER BY version";
+    if fx.is_postgres() {
+        let mut client = ::postgres::Client::connect(&fx.location, ::postgres::NoTls).unwrap();
+        client
+            .query(sql, &[])
             .unwrap()
-            .subsec_nanos();
-        let database = format!(
-            "iota_test_{}_{}_{nanos}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        );
-        admin
-            .batch_execute(&format!("CREATE DATABASE {database}"))
-            .expect("create the test database");
-        Some(Fixture {
-            location: format!("{}/{database}", admin_url().rsplit_once('/').unwrap().0),
-            kind: Kind::Postgres { database },
-        })
-    }
-
-    fn open(&self) -> Box<dyn StateStore> {
-        iota_state::open(&self.location).expect("open the store")
-    }
-
-    /// Versions recorded in schema_migrations, read with the database's own client.
-    fn schema_versions(&self) -> Vec<i64> {
-        let sql = "SELECT version FROM schema_migrations ORDER BY version";
-        match &self.kind {
-            Kind::Sqlite { .. } => {
-                let conn = rusqlite::Connection::open(&self.location).unwrap();
-                let mut stmt = conn.prepare(sql).unwrap();
-                let rows = stmt.query_map([], |r| r.get(0)).unwrap();
-                rows.map(Result::unwrap).collect()
-            }
-            Kind::Postgres { .. } => {
-                let mut client =
-                    ::postgres::Client::connect(&self.location, ::postgres::NoTls).unwrap();
-                client
-                    .query(sql, &[])
-                    .unwrap()
-                    .iter()
-                    .map(|r| r.get(0))
-                    .collect()
-            }
-        }
-    }
-
-    /// Table and column names of the schema, sorted.
-    fn columns(&self) -> Vec<(String, String)> {
-        let mut columns: Vec<(String, String)> = match &self.kind {
-            Kind::Sqlite { .. } => {
-                let conn = rusqlite::Connection::open(&self.location).unwrap();
-                let mut stmt = conn
-                    .prepare(
-                        "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p
-                         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'",
-                    )
-                    .unwrap();
-                let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-                rows.map(Result::unwrap).collect()
-            }
-            Kind::Postgres { .. } => {
-                let mut client =
-                    ::postgres::Client::connect(&self.location, ::postgres::NoTls).unwrap();
-                client
-                    .query(
-                        "SELECT table_name::text, column_name::text FROM information_schema.columns
-                         WHERE table_schema = 'public'",
-                        &[],
-                    )
-                    .unwrap()
-                    .iter()
-                    .map(|r| (r.get(0), r.get(1)))
-                    .collect()
-            }
-        };
-        columns.sort();
-        columns
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    } else {
+        let conn = rusqlite::Connection::open(&fx.location).unwrap();
+        let mut stmt = conn.prepare(sql).unwrap();
+        let rows = stmt.query_map([], |r| r.get(0)).unwrap();
+        rows.map(Result::unwrap).collect()
     }
 }
 
-fn admin() -> Result<::postgres::Client, ::postgres::Error> {
-    let mut config: ::postgres::Config = admin_url().parse()?;
-    config.connect_timeout(Duration::from_secs(3));
-    config.connect(::postgres::NoTls)
-}
-
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        if let Kind::Postgres { database } = &self.kind {
-            if let Ok(mut admin) = admin() {
-                // FORCE: the pools of the test's stores may still hold connections.
-                let _ = admin
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"));
-            }
-        }
-    }
-}
-
-/// Runs each test function against SQLite and against PostgreSQL.
-macro_rules! suite {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $( #[test] fn $name() { super::$name(&super::Fixture::sqlite()); } )*
-        }
-        mod postgres {
-            $(
-                #[test]
-                fn $name() {
-                    if let Some(fixture) = super::Fixture::postgres(stringify!($name)) {
-                        super::$name(&fixture);
-                    }
-                }
-            )*
-        }
+/// Table and column names of the schema, sorted.
+fn columns(fx: &StoreFixture) -> Vec<(String, String)> {
+    let mut columns: Vec<(String, String)> = if fx.is_postgres() {
+        let mut client = ::postgres::Client::connect(&fx.location, ::postgres::NoTls).unwrap();
+        client
+            .query(
+                "SELECT table_name::text, column_name::text FROM information_schema.columns
+                 WHERE table_schema = 'public'",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    } else {
+        let conn = rusqlite::Connection::open(&fx.location).unwrap();
+        let mut stmt = conn
+            .prepare(
+                "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p
+                 WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'",
+            )
+            .unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        rows.map(Result::unwrap).collect()
     };
+    columns.sort();
+    columns
 }
 
-suite!(
+on_both_backends!(
     migrations_are_applied_once,
     one_window_gives_one_alert,
     windows_are_aligned_on_event_time,
@@ -282,7 +167,7 @@ fn event_count(store: &dyn StateStore, id: &str) -> u64 {
 
 const LEASE: Duration = Duration::from_secs(60);
 
-fn migrations_are_applied_once(fx: &Fixture) {
+fn migrations_are_applied_once(fx: &StoreFixture) {
     // Two processes opening a new store at once: both succeed, each migration runs once.
     thread::scope(|s| {
         let a = s.spawn(|| fx.open());
@@ -290,17 +175,17 @@ fn migrations_are_applied_once(fx: &Fixture) {
         a.join().unwrap();
         b.join().unwrap();
     });
-    assert_eq!(fx.schema_versions(), vec![1]);
+    assert_eq!(schema_versions(fx), vec![1]);
     let store = fx.open();
     commit(&*store, matches("R", "d", 1));
     drop(store);
     let store = fx.open();
-    assert_eq!(fx.schema_versions(), vec![1]);
+    assert_eq!(schema_versions(fx), vec![1]);
     assert_eq!(store.list_alerts(&AlertQuery::default()).unwrap().len(), 1);
     store.ping().unwrap();
 }
 
-fn one_window_gives_one_alert(fx: &Fixture) {
+fn one_window_gives_one_alert(fx: &StoreFixture) {
     let store = fx.open();
     let summary = commit(&*store, matches("R", "d", 100));
     let id = window_id("R", "d", t0());
@@ -334,7 +219,7 @@ fn one_window_gives_one_alert(fx: &Fixture) {
     assert_eq!(claimed.len(), 1);
 }
 
-fn windows_are_aligned_on_event_time(fx: &Fixture) {
+fn windows_are_aligned_on_event_time(fx: &StoreFixture) {
     let store = fx.open();
     // 10:59:59 and 11:00:00 are one second apart but in two 60-minute windows.
     let a = t0() + TimeDelta::seconds(3599);
@@ -349,7 +234,7 @@ fn windows_are_aligned_on_event_time(fx: &Fixture) {
     assert_eq!(store.list_alerts(&AlertQuery::default()).unwrap().len(), 3);
 }
 
-fn threshold_creates_the_alert_at_the_nth_match(fx: &Fixture) {
+fn threshold_creates_the_alert_at_the_nth_match(fx: &StoreFixture) {
     let store = fx.open();
     let id = window_id("R", "d", t0());
     let with_threshold = |n: u32| {
@@ -381,7 +266,7 @@ fn threshold_creates_the_alert_at_the_nth_match(fx: &Fixture) {
     assert_eq!(detail.alert.title, "title 0");
 }
 
-fn threshold_counts_distinct_unique_values(fx: &Fixture) {
+fn threshold_counts_distinct_unique_values(fx: &StoreFixture) {
     let store = fx.open();
     let id = window_id("R", "d", t0());
     let with_unique = |n: u32, value: &str| {
@@ -412,7 +297,7 @@ fn threshold_counts_distinct_unique_values(fx: &Fixture) {
     assert_eq!(event_count(&*store, &id), 6);
 }
 
-fn signals_are_recorded_not_delivered(fx: &Fixture) {
+fn signals_are_recorded_not_delivered(fx: &StoreFixture) {
     let store = fx.open();
     let signal = |n: u32| {
         let mut m = hit("S", "d", t0() + TimeDelta::seconds(i64::from(n)), n);
@@ -447,7 +332,7 @@ fn signals_are_recorded_not_delivered(fx: &Fixture) {
     assert_eq!(listed[0].state, AlertState::Signal);
 }
 
-fn samples_are_the_earliest_events(fx: &Fixture) {
+fn samples_are_the_earliest_events(fx: &StoreFixture) {
     let store = fx.open();
     let at = |n: u32| hit("R", "d", t0() + TimeDelta::seconds(i64::from(n)), n);
     // Out of order, across batches: the earliest five are kept, the earliest represents.
@@ -486,7 +371,7 @@ fn samples_are_the_earliest_events(fx: &Fixture) {
     );
 }
 
-fn committed_objects_are_never_applied_twice(fx: &Fixture) {
+fn committed_objects_are_never_applied_twice(fx: &StoreFixture) {
     let store = fx.open();
     let unit = CommitUnit {
         matches: matches("R", "d", 3),
@@ -549,7 +434,7 @@ fn committed_objects_are_never_applied_twice(fx: &Fixture) {
     assert_eq!(event_count(&*store, &window_id("R2", "d", t0())), 4);
 }
 
-fn failed_objects_can_be_committed_again(fx: &Fixture) {
+fn failed_objects_can_be_committed_again(fx: &StoreFixture) {
     let store = fx.open();
     let failed = CommitUnit {
         progress: Some(progress("k", ObjectOutcome::Failed("AccessDenied".into()))),
@@ -597,7 +482,7 @@ fn failed_objects_can_be_committed_again(fx: &Fixture) {
     assert_eq!(event_count(&*store, &window_id("R", "d", t0())), 2);
 }
 
-fn delivery_lifecycle(fx: &Fixture) {
+fn delivery_lifecycle(fx: &StoreFixture) {
     let store = fx.open();
     commit(&*store, matches("R", "d", 1));
     let id = window_id("R", "d", t0());
@@ -693,7 +578,7 @@ fn delivery_lifecycle(fx: &Fixture) {
         .is_empty());
 }
 
-fn deliveries_carry_the_current_alert(fx: &Fixture) {
+fn deliveries_carry_the_current_alert(fx: &StoreFixture) {
     let store = fx.open();
     commit(&*store, matches("R", "d", 2));
     let more: Vec<MatchRecord> = (2..7)
@@ -719,7 +604,7 @@ fn deliveries_carry_the_current_alert(fx: &Fixture) {
     assert_eq!(json["event"]["n"], 0);
 }
 
-fn concurrent_commits_of_one_window_agree(fx: &Fixture) {
+fn concurrent_commits_of_one_window_agree(fx: &StoreFixture) {
     const THREADS: u32 = 4;
     const UNITS: u32 = 15;
     let summaries: Vec<CommitSummary> = thread::scope(|s| {
@@ -772,7 +657,7 @@ fn concurrent_commits_of_one_window_agree(fx: &Fixture) {
     assert_eq!(detail.alert.title, "title 0");
 }
 
-fn concurrent_claims_never_share_a_delivery(fx: &Fixture) {
+fn concurrent_claims_never_share_a_delivery(fx: &StoreFixture) {
     let store = fx.open();
     let batch: Vec<MatchRecord> = (0..60)
         .map(|n| hit("R", &format!("d{n}"), t0(), n))
@@ -805,7 +690,7 @@ fn concurrent_claims_never_share_a_delivery(fx: &Fixture) {
     assert_eq!(unique.len(), 60);
 }
 
-fn concurrent_increments_add_up(fx: &Fixture) {
+fn concurrent_increments_add_up(fx: &StoreFixture) {
     let now = Utc::now();
     thread::scope(|s| {
         for _ in 0..4 {
@@ -830,7 +715,7 @@ fn concurrent_increments_add_up(fx: &Fixture) {
     assert_eq!(set.len(), 4);
 }
 
-fn rule_state_semantics(fx: &Fixture) {
+fn rule_state_semantics(fx: &StoreFixture) {
     let store = fx.open();
     let now = Utc::now();
     let later = now + TimeDelta::seconds(3600);
@@ -856,7 +741,7 @@ fn rule_state_semantics(fx: &Fixture) {
 
     // String sets.
     store
-        .kv_put_string_set("s", &set(&["a", "b"]), None)
+        .kv_put("s", &KvValue::StringSet(set(&["a", "b"])), None)
         .unwrap();
     assert_eq!(
         store.kv_add_to_set("s", &set(&["c"]), None, now).unwrap(),
@@ -881,20 +766,39 @@ fn rule_state_semantics(fx: &Fixture) {
             .unwrap(),
         set(&[])
     );
-    store.kv_put_string_set("s", &set(&["a"]), None).unwrap();
-    store.kv_put_string_set("s", &set(&[]), None).unwrap();
-    assert_eq!(store.kv_get("s", now).unwrap(), None);
 
-    // Dictionaries.
+    // Put stores the value as given (the protocol's `put`, as in MemoryRuleState): an empty
+    // set and a counter at 0 are kept; only the updates delete a key they leave empty.
     store
-        .kv_put_dict("d", r#"{"user":"alice","n":1}"#, None)
+        .kv_put("s", &KvValue::StringSet(set(&["a"])), None)
         .unwrap();
-    let Some(KvValue::Dict(json)) = store.kv_get("d", now).unwrap() else {
-        panic!("a dictionary");
-    };
-    let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(parsed, serde_json::json!({"user": "alice", "n": 1}));
-    assert!(store.kv_put_dict("d", "[1, 2]", None).is_err());
+    store
+        .kv_put("s", &KvValue::StringSet(set(&[])), None)
+        .unwrap();
+    assert_eq!(
+        store.kv_get("s", now).unwrap(),
+        Some(KvValue::StringSet(set(&[])))
+    );
+    assert_eq!(
+        store.kv_add_to_set("s", &set(&[]), None, now).unwrap(),
+        set(&[])
+    );
+    assert_eq!(store.kv_get("s", now).unwrap(), None);
+    store.kv_put("zero", &KvValue::Counter(0), None).unwrap();
+    assert_eq!(
+        store.kv_get("zero", now).unwrap(),
+        Some(KvValue::Counter(0))
+    );
+
+    // Dictionaries: the text comes back as it was put, unchecked (the rule's business), and
+    // a put replaces the expiry too, with none when it gives none.
+    let dict = KvValue::Dict(r#"{"user": "alice", "n": 1}"#.into());
+    store.kv_put("d", &dict, Some(later)).unwrap();
+    assert_eq!(store.kv_get("d", now).unwrap(), Some(dict));
+    assert_eq!(store.kv_get("d", later).unwrap(), None);
+    let list = KvValue::Dict("[1, 2]".into());
+    store.kv_put("d", &list, None).unwrap();
+    assert_eq!(store.kv_get("d", later).unwrap(), Some(list));
 
     // Expiration of an existing key; none for a missing one.
     store.kv_set_expiration("d", later, now).unwrap();
@@ -922,7 +826,7 @@ fn rule_state_semantics(fx: &Fixture) {
     assert_eq!(store.kv_get("d", later).unwrap(), None);
 }
 
-fn prune_keeps_undelivered_alerts(fx: &Fixture) {
+fn prune_keeps_undelivered_alerts(fx: &StoreFixture) {
     let store = fx.open();
     commit(&*store, matches("Delivered", "d", 1));
     commit(&*store, matches("Pending", "d", 1));
@@ -993,7 +897,7 @@ fn prune_keeps_undelivered_alerts(fx: &Fixture) {
     assert_eq!(again.created, vec![window_id("Delivered", "d", t0())]);
 }
 
-fn list_and_show_filters(fx: &Fixture) {
+fn list_and_show_filters(fx: &StoreFixture) {
     let store = fx.open();
     let before = Utc::now() - TimeDelta::seconds(1);
     let mut low = hit("Low", "d", t0(), 1);
@@ -1054,7 +958,7 @@ fn list_and_show_filters(fx: &Fixture) {
     assert!(store.get_alert("0000").unwrap().is_none());
 }
 
-fn rule_errors_are_recorded_and_counted(fx: &Fixture) {
+fn rule_errors_are_recorded_and_counted(fx: &StoreFixture) {
     let store = fx.open();
     let mut with_source = RuleErrorRecord::new(Some("A".into()), "title", "KeyError: 'x'");
     with_source.traceback = Some("Traceback ...".into());
@@ -1116,12 +1020,12 @@ fn rule_errors_are_recorded_and_counted(fx: &Fixture) {
 /// Both dialects' migrations create the same tables and columns.
 #[test]
 fn schema_is_the_same_on_both_backends() {
-    let Some(pg) = Fixture::postgres("schema_is_the_same_on_both_backends") else {
+    let Some(pg) = StoreFixture::postgres("schema_is_the_same_on_both_backends") else {
         return;
     };
-    let lite = Fixture::sqlite();
+    let lite = StoreFixture::sqlite();
     drop((lite.open(), pg.open()));
-    let (lite_columns, pg_columns) = (lite.columns(), pg.columns());
+    let (lite_columns, pg_columns) = (columns(&lite), columns(&pg));
     assert!(lite_columns.len() > 50);
     assert_eq!(lite_columns, pg_columns);
 }

@@ -283,7 +283,8 @@ pub struct ScanArgs {
     pub config: Option<PathBuf>,
 
     /// Keep alerts in this state store (a SQLite file, created if missing, or a postgres://
-    /// URL): each input's alerts and progress are committed together and delivered from the
+    /// URL, TLS by `?sslmode=require|verify-full&sslrootcert=PEM` as with libpq; see
+    /// docs/ALERTS.md): each input's alerts and progress are committed together and delivered from the
     /// store's outbox, files committed by an earlier scan are skipped (a file whose size or
     /// modification time changed is read again), and alert windows and rule state continue
     /// across scans. Without it, a scan keeps everything in memory.

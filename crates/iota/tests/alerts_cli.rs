@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::thread;
 use std::time::Duration;
 
@@ -14,43 +13,11 @@ use iota_rules::Severity;
 use iota_state::{CommitOutcome, CommitUnit, DeliveryStatus, MatchRecord, StateStore};
 use serde_json::{json, Value};
 
-use common::state_store::StoreFixture;
+use common::state_store::{on_both_backends, StoreFixture};
+use common::{alerts, alerts_ok, list_json};
 
 const LEASE: Duration = Duration::from_secs(60);
 const WEBHOOK_ERROR: &str = "HTTP 400 Bad Request: invalid payload";
-
-struct Run {
-    status: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// `iota alerts ARGS... --state <store>`.
-fn alerts(store: &str, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_iota"))
-        .args(["--log-format", "text", "alerts"])
-        .args(args)
-        .args(["--state", store])
-        .env_remove("IOTA_STATE")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run iota");
-    Run {
-        status: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
-
-/// `iota alerts list --json ARGS...`, parsed.
-fn list_json(store: &StoreFixture, args: &[&str]) -> Vec<Value> {
-    let run = alerts(&store.location, &[&["list", "--json"], args].concat());
-    assert_eq!(run.status, 0, "{}", run.stderr);
-    run.stdout
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}")))
-        .collect()
-}
 
 fn ids(alerts: &[Value]) -> Vec<&str> {
     alerts.iter().map(|a| a["id"].as_str().unwrap()).collect()
@@ -178,10 +145,13 @@ fn filled_sqlite() -> (StoreFixture, History) {
     (fixture, history)
 }
 
+on_both_backends!(list_shows_newest_first_and_filters);
+
 fn list_shows_newest_first_and_filters(fx: &StoreFixture) {
     let h = fill(&*fx.open());
+    let store = fx.location.as_str();
 
-    let all = list_json(fx, &[]);
+    let all = list_json(store, &[]);
     assert_eq!(
         ids(&all),
         [&h.bucket_public, &h.trail_stopped, &h.root_login]
@@ -196,7 +166,7 @@ fn list_shows_newest_first_and_filters(fx: &StoreFixture) {
         json!({"pending": 0, "succeeded": 1, "failed": 1})
     );
 
-    let with_signals = list_json(fx, &["--signals"]);
+    let with_signals = list_json(store, &["--signals"]);
     assert_eq!(
         ids(&with_signals),
         [&h.recon, &h.bucket_public, &h.trail_stopped, &h.root_login]
@@ -204,30 +174,32 @@ fn list_shows_newest_first_and_filters(fx: &StoreFixture) {
     assert_eq!(with_signals[0]["state"], "signal");
 
     assert_eq!(
-        ids(&list_json(fx, &["--rule", "Test.Trail.Stopped"])),
+        ids(&list_json(store, &["--rule", "Test.Trail.Stopped"])),
         [&h.trail_stopped]
     );
     assert_eq!(
-        ids(&list_json(fx, &["--severity", "high"])),
+        ids(&list_json(store, &["--severity", "high"])),
         [&h.trail_stopped, &h.root_login]
     );
     assert_eq!(
-        ids(&list_json(fx, &["--severity", "CRITICAL"])),
+        ids(&list_json(store, &["--severity", "CRITICAL"])),
         [&h.root_login]
     );
-    assert_eq!(ids(&list_json(fx, &["--failed"])), [&h.root_login]);
+    assert_eq!(ids(&list_json(store, &["--failed"])), [&h.root_login]);
     let between = h.between.to_rfc3339_opts(SecondsFormat::Micros, true);
     assert_eq!(
-        ids(&list_json(fx, &["--since", &between])),
+        ids(&list_json(store, &["--since", &between])),
         [&h.bucket_public]
     );
-    assert_eq!(list_json(fx, &["--since", "1h"]).len(), 3);
-    assert_eq!(ids(&list_json(fx, &["--limit", "1"])), [&h.bucket_public]);
+    assert_eq!(list_json(store, &["--since", "1h"]).len(), 3);
+    assert_eq!(
+        ids(&list_json(store, &["--limit", "1"])),
+        [&h.bucket_public]
+    );
 
     // The table: a header, one row per alert in the same order, a count.
-    let run = alerts(&fx.location, &["list", "--signals"]);
-    assert_eq!(run.status, 0, "{}", run.stderr);
-    let lines: Vec<&str> = run.stdout.lines().collect();
+    let table = alerts_ok(store, &["list", "--signals"]);
+    let lines: Vec<&str> = table.lines().collect();
     for (line, id) in
         lines[1..5]
             .iter()
@@ -271,28 +243,16 @@ fn list_shows_newest_first_and_filters(fx: &StoreFixture) {
     assert_eq!(cells(lines[3])[5], "1 pending");
     assert_eq!(lines.last(), Some(&"3 alerts, 1 signal"));
 
-    let run = alerts(&fx.location, &["list", "--rule", "No.Such.Rule"]);
-    assert_eq!((run.status, run.stdout.as_str()), (0, "0 alerts\n"));
-}
-
-#[test]
-fn list_shows_newest_first_and_filters_on_sqlite() {
-    list_shows_newest_first_and_filters(&StoreFixture::sqlite());
-}
-
-#[test]
-fn list_shows_newest_first_and_filters_on_postgres() {
-    if let Some(fixture) = StoreFixture::postgres("list_shows_newest_first_and_filters") {
-        list_shows_newest_first_and_filters(&fixture);
-    }
+    assert_eq!(
+        alerts_ok(store, &["list", "--rule", "No.Such.Rule"]),
+        "0 alerts\n"
+    );
 }
 
 #[test]
 fn show_prints_samples_and_delivery_attempts() {
     let (fx, h) = filled_sqlite();
-    let run = alerts(&fx.location, &["show", &h.root_login]);
-    assert_eq!(run.status, 0, "{}", run.stderr);
-    let text = &run.stdout;
+    let text = &alerts_ok(&fx.location, &["show", &h.root_login]);
     assert!(
         text.starts_with(&format!("Alert {}\n", h.root_login)),
         "{text}"
@@ -319,9 +279,8 @@ fn show_prints_samples_and_delivery_attempts() {
         assert!(text.contains(expected), "{expected:?} in\n{text}");
     }
 
-    let run = alerts(&fx.location, &["show", &h.root_login, "--json"]);
-    assert_eq!(run.status, 0, "{}", run.stderr);
-    let detail: Value = serde_json::from_str(&run.stdout).unwrap();
+    let json = alerts_ok(&fx.location, &["show", &h.root_login, "--json"]);
+    let detail: Value = serde_json::from_str(&json).unwrap();
     assert_eq!(detail["alert"]["id"], h.root_login.as_str());
     assert_eq!(detail["samples"].as_array().unwrap().len(), 3);
     assert_eq!(
@@ -334,14 +293,11 @@ fn show_prints_samples_and_delivery_attempts() {
     assert_eq!(webhook["history"][0]["outcome"], "failed");
     assert_eq!(webhook["history"][0]["error"], WEBHOOK_ERROR);
 
-    let run = alerts(&fx.location, &["show", &h.recon]);
-    assert_eq!(run.status, 0, "{}", run.stderr);
+    let text = alerts_ok(&fx.location, &["show", &h.recon]);
     assert!(
-        run.stdout
-            .contains("Signal (CreateAlert: false; recorded, never delivered)")
-            && run.stdout.contains("  none: signals are never delivered\n"),
-        "{}",
-        run.stdout
+        text.contains("Signal (CreateAlert: false; recorded, never delivered)")
+            && text.contains("  none: signals are never delivered\n"),
+        "{text}"
     );
 }
 
@@ -366,28 +322,24 @@ fn show_of_an_unknown_id_fails_naming_it_and_the_store() {
 fn retry_requeues_failed_deliveries() {
     let (fx, h) = filled_sqlite();
 
-    let run = alerts(&fx.location, &["retry", &h.trail_stopped]);
-    assert_eq!(run.status, 0, "{}", run.stderr);
     assert_eq!(
-        run.stdout,
+        alerts_ok(&fx.location, &["retry", &h.trail_stopped]),
         format!(
             "No failed deliveries of alert {}: nothing re-queued.\n",
             h.trail_stopped
         )
     );
 
-    let run = alerts(&fx.location, &["retry", "--failed"]);
-    assert_eq!(run.status, 0, "{}", run.stderr);
+    let text = alerts_ok(&fx.location, &["retry", "--failed"]);
     assert!(
-        run.stdout.starts_with(&format!(
+        text.starts_with(&format!(
             "Re-queued 1 failed delivery in state store {}: a running iota daemon sends it \
              shortly, otherwise the next `iota scan --state {}`",
             fx.location, fx.location
         )),
-        "{}",
-        run.stdout
+        "{text}"
     );
-    assert!(list_json(&fx, &["--failed"]).is_empty());
+    assert!(list_json(&fx.location, &["--failed"]).is_empty());
     let store = fx.open();
     let webhook = store
         .get_alert(&h.root_login)
@@ -404,17 +356,15 @@ fn retry_requeues_failed_deliveries() {
 
     // One alert's failed deliveries, by id.
     fail_delivery(&*store, "webhook");
-    let run = alerts(&fx.location, &["retry", &h.root_login]);
-    assert_eq!(run.status, 0, "{}", run.stderr);
+    let text = alerts_ok(&fx.location, &["retry", &h.root_login]);
     assert!(
-        run.stdout.starts_with(&format!(
+        text.starts_with(&format!(
             "Re-queued 1 failed delivery of alert {}: ",
             h.root_login
         )),
-        "{}",
-        run.stdout
+        "{text}"
     );
-    assert!(list_json(&fx, &["--failed"]).is_empty());
+    assert!(list_json(&fx.location, &["--failed"]).is_empty());
 
     let run = alerts(&fx.location, &["retry", "feedface"]);
     assert_eq!(run.status, 1);
@@ -428,26 +378,22 @@ fn retry_requeues_failed_deliveries() {
 fn prune_removes_old_history_but_never_an_undelivered_alert() {
     let (fx, h) = filled_sqlite();
 
-    let run = alerts(&fx.location, &["prune", "--older-than", "90d"]);
-    assert_eq!(run.status, 0, "{}", run.stderr);
-    assert!(
-        run.stdout
-            .contains("  0 alerts and signals (with their samples and deliveries)\n"),
-        "{}",
-        run.stdout
-    );
-    assert_eq!(list_json(&fx, &["--signals"]).len(), 4);
+    let prune = |older_than: &str| alerts_ok(&fx.location, &["prune", "--older-than", older_than]);
+    let removed = |count: usize| {
+        format!("  {count} alerts and signals (with their samples and deliveries)\n")
+    };
+
+    let text = prune("90d");
+    assert!(text.contains(&removed(0)), "{text}");
+    assert_eq!(list_json(&fx.location, &["--signals"]).len(), 4);
 
     // Everything is older than now; the alert still waiting for PagerDuty stays.
-    let run = alerts(&fx.location, &["prune", "--older-than", "0s"]);
-    assert_eq!(run.status, 0, "{}", run.stderr);
-    assert!(
-        run.stdout
-            .contains("  3 alerts and signals (with their samples and deliveries)\n"),
-        "{}",
-        run.stdout
+    let text = prune("0s");
+    assert!(text.contains(&removed(3)), "{text}");
+    assert_eq!(
+        ids(&list_json(&fx.location, &["--signals"])),
+        [&h.trail_stopped]
     );
-    assert_eq!(ids(&list_json(&fx, &["--signals"])), [&h.trail_stopped]);
     assert!(fx.open().get_alert(&h.root_login).unwrap().is_none());
 }
 

@@ -7,20 +7,6 @@ mod common;
 use common::*;
 use serde_json::{json, Value};
 
-/// `iota scan` with the fixture rules and data model, plus `args`.
-fn scan_with_fixture_rules(args: &[&str], stdin: Option<&[u8]>) -> Scan {
-    let rules = fixtures().join("rules/good");
-    let models = fixtures().join("data_models");
-    let mut all = vec![
-        "--rules",
-        rules.to_str().unwrap(),
-        "--data-models",
-        models.to_str().unwrap(),
-    ];
-    all.extend_from_slice(args);
-    scan(&all, stdin)
-}
-
 #[test]
 fn every_format_plain_or_gzip_is_detected_by_content() {
     let dir = tempfile::tempdir().unwrap();

@@ -85,28 +85,25 @@ impl Receiver {
     }
 }
 
-/// `iota scan --state` with the fixture rules; arguments after the rule options.
+/// `iota scan --state` with the fixture rules and one worker; arguments after the rule
+/// options. For runs that are watched (and killed); [`scan_with_state`] runs one to the end.
 fn scan_command(state: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_iota"));
     command
         .args(["--log-format", "json", "scan", "--workers", "1"])
-        .args(["--rules", fixtures().join("rules/good").to_str().unwrap()])
-        .args([
-            "--data-models",
-            fixtures().join("data_models").to_str().unwrap(),
-        ])
+        .args(fixture_rule_options())
         .args(["--state", state.to_str().unwrap()])
         .args(args)
         .stdin(Stdio::null());
     command
 }
 
-fn summary_of(stderr: &str) -> Value {
-    stderr
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|v| v["type"] == "summary")
-        .unwrap_or_else(|| panic!("no summary in {stderr}"))
+/// `iota scan --state` with the fixture rules and one worker, which must succeed.
+fn scan_with_state(state: &Path, args: &[&str]) -> Scan {
+    let options = ["--workers", "1", "--state", state.to_str().unwrap()];
+    let run = scan_with_fixture_rules(&[&options[..], args].concat(), None);
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    run
 }
 
 /// Input files whose StopLogging events each make an alert (the fixture rule dedups on
@@ -124,15 +121,6 @@ fn inputs(dir: &Path, files: usize, per_file: usize) -> PathBuf {
     root
 }
 
-fn alerts_cli(state: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_iota"))
-        .args(["--log-format", "json", "alerts"])
-        .args(args)
-        .args(["--state", state.to_str().unwrap()])
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn a_second_scan_skips_committed_files_and_extends_open_alert_windows() {
     let dir = tempfile::tempdir().unwrap();
@@ -145,35 +133,21 @@ fn a_second_scan_skips_committed_files_and_extends_open_alert_windows() {
         &records_json(&events("StopLogging", "a", 3)),
     );
 
-    let first = scan_command(&state, &[logs.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&first.stderr);
-    assert_eq!(first.status.code(), Some(0), "{stderr}");
-    let alerts: Vec<Value> = String::from_utf8(first.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
-    let per_rule = |rule: &str| alerts.iter().filter(|a| a["rule_id"] == rule).count();
-    assert_eq!(per_rule("stop_logging"), 3, "{alerts:?}");
-    assert_eq!(per_rule("Fixture.CaseInsensitive"), 1, "{alerts:?}");
-    assert_eq!(summary_of(&stderr)["alerts"], 4);
+    let first = scan_with_state(&state, &[logs.to_str().unwrap()]);
+    let alerts = &first.alerts;
+    assert_eq!(first.alerts_of("stop_logging").len(), 3, "{alerts:?}");
+    assert_eq!(
+        first.alerts_of("Fixture.CaseInsensitive").len(),
+        1,
+        "{alerts:?}"
+    );
+    assert_eq!(first.count("alerts"), 4);
 
     // The same file again: nothing read, nothing sent.
-    let again = scan_command(&state, &[logs.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&again.stderr);
-    assert_eq!(again.status.code(), Some(0), "{stderr}");
-    assert!(
-        again.stdout.is_empty(),
-        "{}",
-        String::from_utf8_lossy(&again.stdout)
-    );
-    let summary = summary_of(&stderr);
-    assert_eq!(summary["files_already_committed"], 1, "{summary}");
-    assert_eq!(summary["events"], 0, "{summary}");
+    let again = scan_with_state(&state, &[logs.to_str().unwrap()]);
+    assert!(again.alerts.is_empty(), "{:?}", again.alerts);
+    assert_eq!(again.count("files_already_committed"), 1);
+    assert_eq!(again.count("events"), 0);
 
     // A new file in the same hour: the case-insensitive alert grows and is not sent again.
     write(
@@ -181,16 +155,7 @@ fn a_second_scan_skips_committed_files_and_extends_open_alert_windows() {
         "b.json",
         &records_json(&events("StopLogging", "b", 2)),
     );
-    let third = scan_command(&state, &[logs.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&third.stderr);
-    assert_eq!(third.status.code(), Some(0), "{stderr}");
-    let sent: Vec<Value> = String::from_utf8(third.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let sent = scan_with_state(&state, &[logs.to_str().unwrap()]).alerts;
     assert_eq!(
         sent.len(),
         2,
@@ -221,18 +186,9 @@ fn a_hundred_matches_in_one_window_over_four_files_are_delivered_once_with_count
         let events = events("StopLogging", &format!("w{f}"), 25);
         write(&logs, &format!("w{f}.json"), &records_json(&events));
     }
-    let run = scan_command(&state, &[logs.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    let run = scan_with_state(&state, &[logs.to_str().unwrap()]);
     // The case-insensitive fixture rule dedups on its title: one window for all 100.
-    let sent: Vec<Value> = String::from_utf8(run.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|a| a["rule_id"] == "Fixture.CaseInsensitive")
-        .collect();
+    let sent = run.alerts_of("Fixture.CaseInsensitive");
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0]["event_count"], 100);
 }
@@ -255,21 +211,24 @@ fn rule_state_carries_over_from_one_scan_to_the_next() {
     let scan_logins = |name: &str, logins: &[usize]| {
         let events: Vec<Value> = logins.iter().map(|&i| failed_login(i)).collect();
         let path = write(dir.path(), name, &records_json(&events));
-        let output = Command::new(env!("CARGO_BIN_EXE_iota"))
-            .args(["--log-format", "json", "scan", "--workers", "2"])
-            .args(["--rules", repo.join("rules").to_str().unwrap()])
-            .args(["--helpers", repo.join("global_helpers").to_str().unwrap()])
-            .args(["--data-models", repo.join("data_models").to_str().unwrap()])
-            .args(["--state", state.to_str().unwrap(), path.to_str().unwrap()])
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-        assert_eq!(output.status.code(), Some(0), "{stderr}");
-        String::from_utf8(output.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str::<Value>(l).unwrap())
-            .collect::<Vec<_>>()
+        let run = scan(
+            &[
+                "--workers",
+                "2",
+                "--rules",
+                repo.join("rules").to_str().unwrap(),
+                "--helpers",
+                repo.join("global_helpers").to_str().unwrap(),
+                "--data-models",
+                repo.join("data_models").to_str().unwrap(),
+                "--state",
+                state.to_str().unwrap(),
+                path.to_str().unwrap(),
+            ],
+            None,
+        );
+        assert_eq!(run.status, 0, "{}", run.stderr);
+        run.alerts
     };
     // The rule alerts from the third failure of a user on.
     assert!(scan_logins("first.json", &[0, 1]).is_empty());
@@ -289,38 +248,20 @@ fn a_delivery_that_failed_for_good_is_listed_and_sent_again_by_alerts_retry() {
     receiver.status.store(400, Ordering::SeqCst);
     let output = format!("webhook={}", receiver.url);
 
-    let run = scan_command(&state, &["--output", &output, logs.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    let scan_to_receiver =
+        || scan_with_state(&state, &["--output", &output, logs.to_str().unwrap()]);
+    let run = scan_to_receiver();
     // stop_logging + case-insensitive, both refused.
-    assert_eq!(summary_of(&stderr)["delivery_failures"], 2, "{stderr}");
+    assert_eq!(run.count("delivery_failures"), 2, "{}", run.stderr);
     assert!(receiver.accepted().is_empty());
 
-    let failed = alerts_cli(&state, &["list", "--failed", "--json"]);
-    assert_eq!(failed.status.code(), Some(0));
-    let failed: Vec<Value> = String::from_utf8(failed.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let failed = list_json(&state, &["--failed"]);
     assert_eq!(failed.len(), 2, "{failed:?}");
 
-    let retry = alerts_cli(&state, &["retry", "--failed"]);
-    assert_eq!(
-        retry.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&retry.stderr)
-    );
+    alerts_ok(&state, &["retry", "--failed"]);
     receiver.status.store(200, Ordering::SeqCst);
     // No new input: the scan only delivers what the outbox holds.
-    let run = scan_command(&state, &["--output", &output, logs.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(0), "{stderr}");
+    scan_to_receiver();
     let received: BTreeSet<String> = receiver
         .accepted()
         .iter()
@@ -347,18 +288,7 @@ fn scans_killed_at_random_points_end_with_every_alert_delivered_once() {
     let logs = inputs(dir.path(), 40, 2);
 
     // The expected alerts, from a scan kept in memory.
-    let reference = scan(
-        &[
-            "--workers",
-            "1",
-            "--rules",
-            fixtures().join("rules/good").to_str().unwrap(),
-            "--data-models",
-            fixtures().join("data_models").to_str().unwrap(),
-            logs.to_str().unwrap(),
-        ],
-        None,
-    );
+    let reference = scan_with_fixture_rules(&["--workers", "1", logs.to_str().unwrap()], None);
     assert_eq!(reference.status, 0, "{}", reference.stderr);
     let expected: BTreeMap<String, u64> = reference
         .alerts

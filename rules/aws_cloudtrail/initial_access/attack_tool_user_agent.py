@@ -5,24 +5,35 @@ import re
 from iota_helpers import aws_rule_context, principal
 
 # Offensive tools that announce themselves, and penetration-testing distributions that SDKs and
-# the AWS CLI name in their user agent (platform / distrib fields, kernel release).
+# the AWS CLI name in their user agent (platform / distrib fields, kernel release): the name,
+# a lower-case word that must appear, and the pattern that confirms it.
 TOOLS = (
-    ("Kali Linux", re.compile(r"(?i)(?:^|[^a-z])kali(?:[^a-z]|$)")),
-    ("Parrot OS", re.compile(r"(?i)(?:^|[^a-z])parrot(?:[^a-z]|$)")),
-    ("Pentoo", re.compile(r"(?i)(?:^|[^a-z])pentoo(?:[^a-z]|$)")),
-    ("Pacu", re.compile(r"(?i)(?:^|[^a-z])pacu(?:[^a-z]|$)")),
-    ("Stratus Red Team", re.compile(r"(?i)stratus-red-team")),
+    ("Kali Linux", "kali", re.compile(r"(?i)(?:^|[^a-z])kali(?:[^a-z]|$)")),
+    ("Parrot OS", "parrot", re.compile(r"(?i)(?:^|[^a-z])parrot(?:[^a-z]|$)")),
+    ("Pentoo", "pentoo", re.compile(r"(?i)(?:^|[^a-z])pentoo(?:[^a-z]|$)")),
+    ("Pacu", "pacu", re.compile(r"(?i)(?:^|[^a-z])pacu(?:[^a-z]|$)")),
+    ("Stratus Red Team", "stratus-red-team", None),
 )
 
 EVENT_TYPES = {"AwsApiCall", "AwsConsoleSignIn"}
 
+# Every function of a match asks for the tool: the last event's answer is kept.
+_last = (None, None)
+
 
 def _tool(event):
+    global _last
+    if _last[0] is event:
+        return _last[1]
     agent = event.get("userAgent") or ""
-    for name, pattern in TOOLS:
-        if pattern.search(agent):
-            return name
-    return None
+    lower = agent.lower()
+    tool = None
+    for name, word, pattern in TOOLS:
+        if word in lower and (pattern is None or pattern.search(agent)):
+            tool = name
+            break
+    _last = (event, tool)
+    return tool
 
 
 def rule(event):

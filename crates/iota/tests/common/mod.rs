@@ -3,8 +3,12 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
+/// Empty state stores, SQLite or PostgreSQL: the iota-state tests' fixture, included rather
+/// than copied.
+#[path = "../../../iota-state/tests/common/mod.rs"]
 pub mod state_store;
 
+use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -118,6 +122,27 @@ impl Scan {
     }
 }
 
+/// The options that load the fixture rules and data models.
+pub fn fixture_rule_options() -> [String; 4] {
+    [
+        "--rules".into(),
+        fixtures().join("rules/good").display().to_string(),
+        "--data-models".into(),
+        fixtures().join("data_models").display().to_string(),
+    ]
+}
+
+/// `iota scan` with the fixture rules and data models, plus `args`.
+pub fn scan_with_fixture_rules(args: &[&str], stdin: Option<&[u8]>) -> Scan {
+    let options = fixture_rule_options();
+    let all: Vec<&str> = options
+        .iter()
+        .map(String::as_str)
+        .chain(args.iter().copied())
+        .collect();
+    scan(&all, stdin)
+}
+
 /// Runs the real `iota scan` with JSON reports on stderr.
 pub fn scan(args: &[&str], stdin: Option<&[u8]>) -> Scan {
     let mut command = Command::new(env!("CARGO_BIN_EXE_iota"));
@@ -176,4 +201,44 @@ pub fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     }
     std::fs::write(&path, bytes).unwrap();
     path
+}
+
+/// What one run of the `iota` binary printed.
+pub struct Run {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// `iota alerts ARGS... --state <store>`, logging as text.
+pub fn alerts(store: impl AsRef<OsStr>, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_iota"))
+        .args(["--log-format", "text", "alerts"])
+        .args(args)
+        .arg("--state")
+        .arg(store)
+        .env_remove("IOTA_STATE")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run iota");
+    Run {
+        status: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// [`alerts`], which must succeed; its stdout.
+pub fn alerts_ok(store: impl AsRef<OsStr>, args: &[&str]) -> String {
+    let run = alerts(store, args);
+    assert_eq!(run.status, 0, "iota alerts {args:?}: {}", run.stderr);
+    run.stdout
+}
+
+/// `iota alerts list --json ARGS...`, parsed.
+pub fn list_json(store: impl AsRef<OsStr>, args: &[&str]) -> Vec<Value> {
+    alerts_ok(store, &[&["list", "--json"], args].concat())
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}")))
+        .collect()
 }
