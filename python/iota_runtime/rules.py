@@ -60,6 +60,10 @@ def normalise_severity(value):
     return upper if upper in SEVERITIES else None
 
 
+# identify() did not call title().
+NOT_CALLED = object()
+
+
 class Rule:
     """A rule module plus the metadata iota sent for it in `init`."""
 
@@ -76,6 +80,7 @@ class Rule:
         "default_title",
         "default_severity",
         "max_length",
+        "window_seconds",
     )
 
     def __init__(self, spec, module, max_length):
@@ -102,6 +107,8 @@ class Rule:
             self.default_title = self.id
         self.default_severity = normalise_severity(spec.get("severity")) or "INFO"
         self.max_length = max_length
+        # Alerts group matches into windows of DedupPeriodMinutes on event time.
+        self.window_seconds = max(int(spec.get("dedup_period_minutes") or 0), 1) * 60
 
     def rebound(self):
         """A fresh Rule over the same module and metadata, with its functions looked up again
@@ -186,24 +193,37 @@ class Rule:
             out.append(clean_text(item))
         return out
 
-    def match(self, event, event_index, errors):
-        """The match entry for `event`, which rule() matched. Errors of the optional functions
-        are appended to `errors`; each failed field falls back to its default."""
-        title = self._optional("title", event, event_index, errors, self._text)
+    def identify(self, event, event_index, errors):
+        """The match entry for `event`, which rule() matched: what groups it into an alert
+        (dedup string, unique() value). Errors are appended to `errors`; a failed dedup falls
+        back to its default. Returns the entry, and the title when the dedup string needed it
+        (else NOT_CALLED), for details()."""
+        title = NOT_CALLED
         dedup = self._optional("dedup", event, event_index, errors, self._text)
         if not dedup:
             if not self.panther:
                 dedup = self.id
-            elif title:
-                dedup = title
             else:
-                dedup = f"defaultDedupString:{self.id}"
-        severity = self._optional("severity", event, event_index, errors, self._severity)
-        return {
+                # Panther's default dedup string is the title.
+                title = self._optional("title", event, event_index, errors, self._text)
+                dedup = title or f"defaultDedupString:{self.id}"
+        entry = {
             "event": event_index,
             "rule": self.index,
-            "title": title or self._clip(self.default_title),
             "dedup": self._clip(dedup),
+            "unique": self._optional("unique", event, event_index, errors, self._text),
+        }
+        return entry, title
+
+    def details(self, event, event_index, errors, title=NOT_CALLED):
+        """What an alert shows when `event` is its earliest match: title, severity, context,
+        routing. Each failed field falls back to its default. `title`: what identify() got
+        from title() (None when it failed), or NOT_CALLED."""
+        if title is NOT_CALLED:
+            title = self._optional("title", event, event_index, errors, self._text)
+        severity = self._optional("severity", event, event_index, errors, self._severity)
+        return {
+            "title": title or self._clip(self.default_title),
             "severity": severity or self.default_severity,
             "alert_context": self._optional(
                 "alert_context", event, event_index, errors, self._alert_context
@@ -218,5 +238,4 @@ class Rule:
             "destinations": self._optional(
                 "destinations", event, event_index, errors, self._destinations
             ),
-            "unique": self._optional("unique", event, event_index, errors, self._text),
         }

@@ -105,7 +105,8 @@ def run_case(rule, case, event):
             error = f"rule() returned {_shown(value)}, expected True"
             return _result(case, matched=False, error=error, traceback="")
         errors = []
-        alert = rule.match(event, -1, errors)
+        alert, title = rule.identify(event, -1, errors)
+        alert.update(rule.details(event, -1, errors, title))
         if not expected:
             error, trace = f"rule() returned {_shown(value)}, expected False", ""
         elif errors:

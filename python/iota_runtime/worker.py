@@ -228,8 +228,14 @@ class Worker:
         mark(progress, 8, -1, -1)
         matches = []
         errors = []
-        for event_index, (set_index, raw) in enumerate(events):
+        # Per (rule, dedup string, window): the earliest match of the batch, with its event.
+        # Only these get details(): an alert shows its earliest event, and the earliest of a
+        # window over all batches is the earliest of one batch.
+        earliest = {}
+        for event_index, (set_index, raw, time_ns, event_id) in enumerate(events):
             event = PantherEvent(raw, models(raw.get("p_log_type")) if models else None)
+            order = (time_ns, event_id is not None, event_id or "")
+            seconds = time_ns // 1_000_000_000
             for rule_index in sets[set_index]:
                 function = functions[rule_index]
                 if function is None:
@@ -252,7 +258,17 @@ class Worker:
                         }
                     )
                     continue
-                matches.append(rules[rule_index].match(event, event_index, errors))
+                rule = rules[rule_index]
+                entry, title = rule.identify(event, event_index, errors)
+                matches.append(entry)
+                key = (rule_index, entry["dedup"], seconds // rule.window_seconds)
+                first = earliest.get(key)
+                if first is None or order < first[0]:
+                    earliest[key] = (order, entry, event, title)
+        for _, entry, event, title in earliest.values():
+            event_index, rule_index = entry["event"], entry["rule"]
+            mark(progress, 8, event_index, rule_index)
+            entry["details"] = rules[rule_index].details(event, event_index, errors, title)
         mark(progress, 8, -1, -1)
         return {"type": "results", "id": batch_id, "matches": matches, "errors": errors}
 

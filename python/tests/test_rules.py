@@ -30,8 +30,11 @@ def make(kind="panther", max_length=1000, metadata_severity="HIGH", display_name
 
 
 def run(rule):
+    """identify() then details(), as the worker runs them for the earliest match of a window,
+    merged into one dict."""
     errors = []
-    match = rule.match(EVENT, 2, errors)
+    match, title = rule.identify(EVENT, 2, errors)
+    match.update(rule.details(EVENT, 2, errors, title))
     return match, errors
 
 

@@ -277,7 +277,7 @@ class TestMessage(WorkerTestCase):
         self.assertEqual(results[4]["traceback"], "")
 
         # Every mock is undone: a batch sees the real functions, and inspect the real names.
-        self.worker.send({"type": "batch", "id": 5, "sets": [[3]], "events": [[0, STOP_LOGGING]]})
+        self.worker.send({"type": "batch", "id": 5, "sets": [[3]], "events": [[0, STOP_LOGGING, 0, None]]})
         results = self.worker.receive()
         self.assertEqual((results["matches"], results["errors"]), ([], []))
         self.worker.send({"type": "inspect"})
@@ -369,7 +369,7 @@ class InspectMessage(WorkerTestCase):
             },
         )
         # The worker goes on serving batches afterwards.
-        self.worker.send({"type": "batch", "id": 1, "sets": [[0, 3]], "events": [[0, STOP_LOGGING]]})
+        self.worker.send({"type": "batch", "id": 1, "sets": [[0, 3]], "events": [[0, STOP_LOGGING, 0, None]]})
         self.assertEqual([m["rule"] for m in self.worker.receive()["matches"]], [0])
 
 

@@ -290,44 +290,31 @@ class FullBatch(WorkerTestCase):
                 "type": "batch",
                 "id": 41,
                 "sets": [[0, 1, 2, 3, 4, 5, 6, 7], [0, 1, 2, 4, 6]],
-                "events": [[0, STOP_LOGGING], [1, CONSOLE_LOGIN]],
+                "events": [[0, STOP_LOGGING, 0, None], [1, CONSOLE_LOGIN, 0, None]],
             }
         )
         results = self.worker.receive()
         self.assertEqual(self.worker.progress(), (41, -1, -1))
         self.assertEqual(results["type"], "results")
         self.assertEqual(results["id"], 41)
-        empty = {"description": None, "reference": None, "runbook": None, "destinations": None, "unique": None}
+        empty = {"description": None, "reference": None, "runbook": None, "destinations": None}
+
+        def described(event, rule, dedup, **details):
+            return {"event": event, "rule": rule, "dedup": dedup, "unique": None, "details": dict(empty, **details)}
+
         self.assertEqual(
             results["matches"],
             [
-                dict(
-                    empty,
-                    event=0,
-                    rule=0,
-                    title="Plain.StopLogging",
-                    dedup="Plain.StopLogging",
-                    severity="INFO",
-                    alert_context=None,
-                ),
-                dict(
-                    empty,
-                    event=0,
-                    rule=1,
+                described(0, 0, "Plain.StopLogging", title="Plain.StopLogging", severity="INFO", alert_context=None),
+                described(
+                    0,
+                    1,
+                    "arn:aws:iam::111122223333:root",
                     title="Root called StopLogging",
-                    dedup="arn:aws:iam::111122223333:root",
                     severity="HIGH",
                     alert_context={"eventName": "StopLogging", "identity": STOP_LOGGING["userIdentity"]},
                 ),
-                dict(
-                    empty,
-                    event=1,
-                    rule=4,
-                    title="Console login by alice",
-                    dedup="Printer",
-                    severity="LOW",
-                    alert_context=None,
-                ),
+                described(1, 4, "Printer", title="Console login by alice", severity="LOW", alert_context=None),
             ],
         )
         errors = results["errors"]
@@ -345,7 +332,7 @@ class FullBatch(WorkerTestCase):
         self.assertNotIn("worker.py", errors[1]["traceback"])
 
         # The worker is still healthy after all of that.
-        self.worker.send({"type": "batch", "id": 42, "sets": [[0]], "events": [[0, STOP_LOGGING]]})
+        self.worker.send({"type": "batch", "id": 42, "sets": [[0]], "events": [[0, STOP_LOGGING, 0, None]]})
         results = self.worker.receive()
         self.assertEqual((results["id"], len(results["matches"]), results["errors"]), (42, 1, []))
         self.assertEqual(self.worker.progress(), (42, -1, -1))
@@ -382,7 +369,7 @@ class DyingWorkers(WorkerTestCase):
         )
         self.init([rule_spec(0, "Fine", files["fine.py"]), rule_spec(9, "HardExit", files["hard_exit.py"])])
         self.worker.send(
-            {"type": "batch", "id": 77, "sets": [[0, 9]], "events": [[0, STOP_LOGGING], [0, CONSOLE_LOGIN]]}
+            {"type": "batch", "id": 77, "sets": [[0, 9]], "events": [[0, STOP_LOGGING, 0, None], [0, CONSOLE_LOGIN, 0, None]]}
         )
         self.assertIsNone(self.worker.receive())
         status, _, _ = self.worker.finish()
@@ -411,7 +398,7 @@ class DyingWorkers(WorkerTestCase):
                 "type": "batch",
                 "id": 5,
                 "sets": [[0, 3], [3, 0]],
-                "events": [[0, STOP_LOGGING], [0, STOP_LOGGING], [1, CONSOLE_LOGIN], [0, STOP_LOGGING]],
+                "events": [[0, STOP_LOGGING, 0, None], [0, STOP_LOGGING, 0, None], [1, CONSOLE_LOGIN, 0, None], [0, STOP_LOGGING, 0, None]],
             }
         )
         deadline = time.monotonic() + TIMEOUT
@@ -443,6 +430,55 @@ class DyingWorkers(WorkerTestCase):
         self.assertEqual(self.worker.progress(), (0, -1, 12))
 
 
+class EarliestMatchDetails(WorkerTestCase):
+    def test_only_the_earliest_match_of_each_window_is_described(self):
+        files = write_files(
+            self.tmp.name,
+            {
+                "counted.py": """
+                    calls = []
+
+
+                    def rule(event):
+                        return True
+
+
+                    def dedup(event):
+                        return event.get("eventName")
+
+
+                    def title(event):
+                        calls.append(event.get("eventID"))
+                        return f"title call {len(calls)}"
+                """,
+            },
+        )
+        self.init([rule_spec(0, "Counted", files["counted.py"], dedup_period_minutes=60)])
+        second = 10**9
+        events = [
+            (5 * second, "b"),  # later than the two below
+            (2 * second, "z"),
+            (2 * second, "a"),  # same time as "z", smaller id: the earliest of the hour
+            (3700 * second, "c"),  # the next hour: its own window
+            (3700 * second, None),  # no id sorts before any id at the same time
+        ]
+        self.worker.send(
+            {
+                "type": "batch",
+                "id": 1,
+                "sets": [[0]],
+                "events": [[0, dict(STOP_LOGGING, eventID=i or ""), t, i] for t, i in events],
+            }
+        )
+        results = self.worker.receive()
+        self.assertEqual(results["errors"], [])
+        self.assertEqual([m["dedup"] for m in results["matches"]], ["StopLogging"] * 5)
+        described = {m["event"]: m["details"]["title"] for m in results["matches"] if "details" in m}
+        self.assertEqual(sorted(described), [2, 4])
+        # title() ran twice in all: only for the two described matches.
+        self.assertEqual(sorted(described.values()), ["title call 1", "title call 2"])
+
+
 class ProtocolEdges(WorkerTestCase):
     def test_end_of_input_exits_cleanly(self):
         files = write_files(self.tmp.name, {"fine.py": "def rule(event):\n    return False\n"})
@@ -461,9 +497,9 @@ class ProtocolEdges(WorkerTestCase):
     def test_unknown_rule_index_is_a_protocol_error(self):
         files = write_files(self.tmp.name, {"fine.py": "def rule(event):\n    return True\n"})
         self.init([rule_spec(0, "Fine", files["fine.py"]), rule_spec(5, "AlsoFine", files["fine.py"])])
-        self.worker.send({"type": "batch", "id": 1, "sets": [[5, 0]], "events": [[0, STOP_LOGGING]]})
+        self.worker.send({"type": "batch", "id": 1, "sets": [[5, 0]], "events": [[0, STOP_LOGGING, 0, None]]})
         self.assertEqual([m["rule"] for m in self.worker.receive()["matches"]], [5, 0])
-        self.worker.send({"type": "batch", "id": 2, "sets": [[0, 3]], "events": [[0, STOP_LOGGING]]})
+        self.worker.send({"type": "batch", "id": 2, "sets": [[0, 3]], "events": [[0, STOP_LOGGING, 0, None]]})
         self.assertIsNone(self.worker.receive())
         status, _, stderr = self.worker.finish()
         self.assertEqual(status, 2)
@@ -503,11 +539,11 @@ class ProtocolEdges(WorkerTestCase):
             },
         )
         self.init([rule_spec(0, "Spawns", files["spawns.py"]), rule_spec(1, "Control", files["control.py"])])
-        self.worker.send({"type": "batch", "id": 1, "sets": [[0, 1]], "events": [[0, STOP_LOGGING]]})
+        self.worker.send({"type": "batch", "id": 1, "sets": [[0, 1]], "events": [[0, STOP_LOGGING, 0, None]]})
         results = self.worker.receive()
         self.assertEqual(results["errors"], [])
         self.assertEqual(
-            [(m["rule"], m["alert_context"]) for m in results["matches"]],
+            [(m["rule"], m["details"]["alert_context"]) for m in results["matches"]],
             [(0, {"inherited": [False, False, False]}), (1, None)],
         )
 
@@ -542,7 +578,7 @@ class ModulesAndDataModels(WorkerTestCase):
         )
         self.assertEqual(ready["import_errors"], [])
         self.worker.send(
-            {"type": "batch", "id": 3, "sets": [[0, 1, 2, 3]], "events": [[0, STOP_LOGGING], [0, CONSOLE_LOGIN]]}
+            {"type": "batch", "id": 3, "sets": [[0, 1, 2, 3]], "events": [[0, STOP_LOGGING, 0, None], [0, CONSOLE_LOGIN, 0, None]]}
         )
         results = self.worker.receive()
         self.assertEqual(results["errors"], [])
@@ -609,13 +645,19 @@ class ModulesAndDataModels(WorkerTestCase):
         )
         outside = dict(CONSOLE_LOGIN, sourceIPAddress="198.51.100.9")
         inside = dict(STOP_LOGGING, sourceIPAddress="10.2.3.4")
+        hour_later = 3600 * 10**9  # another dedup window: described too
         self.worker.send(
-            {"type": "batch", "id": 8, "sets": [[0]], "events": [[0, outside], [0, inside], [0, outside]]}
+            {
+                "type": "batch",
+                "id": 8,
+                "sets": [[0]],
+                "events": [[0, outside, 0, "a"], [0, inside, 0, "b"], [0, outside, hour_later, "c"]],
+            }
         )
         results = self.worker.receive()
         self.assertEqual(results["errors"], [])
         self.assertEqual(
-            [(m["event"], m["title"], m["alert_context"]) for m in results["matches"]],
+            [(m["event"], m["details"]["title"], m["details"]["alert_context"]) for m in results["matches"]],
             [
                 (0, "alice from 198.51.100.9 ($.sourceIPAddress)", {"seen": 1}),
                 (2, "alice from 198.51.100.9 ($.sourceIPAddress)", {"seen": 2}),

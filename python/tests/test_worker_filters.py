@@ -105,12 +105,13 @@ class Prefilters(WorkerTestCase):
                 "type": "batch",
                 "id": 9,
                 "sets": [[0, 2, 3, 4, 7]],
-                "events": [[0, STOP_LOGGING], [0, CONSOLE_LOGIN]],
+                # An hour apart: each match is the earliest of its window, so each is described.
+                "events": [[0, STOP_LOGGING, 0, None], [0, CONSOLE_LOGIN, 3600 * 10**9, None]],
             }
         )
         results = self.worker.receive()
         self.assertEqual(
-            [(m["event"], m["rule"], m["title"]) for m in results["matches"]],
+            [(m["event"], m["rule"], m["details"]["title"]) for m in results["matches"]],
             [
                 (0, 0, "Guarded"),
                 (0, 2, "seen StopLogging"),

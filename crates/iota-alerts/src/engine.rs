@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use xxhash_rust::xxh3::xxh3_128;
 
-use iota_rules::{Match, Rule};
+use iota_rules::{Match, MatchDetails, Rule};
 
 use crate::schema::{Alert, SourceRef, ALERT_SCHEMA_VERSION};
 
@@ -71,7 +71,7 @@ struct Window {
 /// The parts of an alert taken from its earliest matching event.
 struct Representative {
     event_id: Option<String>,
-    result: Match,
+    details: MatchDetails,
     rule: RuleFacts,
     event: Box<RawValue>,
     log_type: String,
@@ -184,7 +184,7 @@ impl Representative {
             .unwrap_or_else(|| RawValue::from_string("null".into()).expect("valid JSON"));
         Representative {
             event_id: m.event_id.map(str::to_string),
-            result: m.result.clone(),
+            details: m.result.details_or_default(m.rule).into_owned(),
             rule: RuleFacts::of(m.rule),
             event,
             log_type: m.log_type.to_owned(),
@@ -200,8 +200,8 @@ impl Window {
             version: ALERT_SCHEMA_VERSION,
             id: alert_id(&key.rule_id, &key.dedup, key.window_start),
             rule_id: key.rule_id.clone(),
-            title: r.result.title.clone(),
-            severity: r.result.severity,
+            title: r.details.title.clone(),
+            severity: r.details.severity,
             dedup: key.dedup.clone(),
             dedup_period_minutes: r.rule.dedup_period_minutes,
             event_count: self.count,
@@ -210,20 +210,20 @@ impl Window {
             created_at,
             log_type: r.log_type.clone(),
             description: r
-                .result
+                .details
                 .description
                 .clone()
                 .or_else(|| r.rule.description.clone()),
-            runbook: r.result.runbook.clone().or_else(|| r.rule.runbook.clone()),
+            runbook: r.details.runbook.clone().or_else(|| r.rule.runbook.clone()),
             reference: r
-                .result
+                .details
                 .reference
                 .clone()
                 .or_else(|| r.rule.reference.clone()),
             tags: r.rule.tags.clone(),
             reports: r.rule.reports.clone(),
-            alert_context: r.result.alert_context.clone(),
-            destinations: r.result.destinations.clone(),
+            alert_context: r.details.alert_context.clone(),
+            destinations: r.details.destinations.clone(),
             source: r.source.clone(),
             event: r.event.clone(),
         }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use iota_alerts::{AlertEngine, Outcome, RuleMatch, SourceRef};
-use iota_rules::{Match, Rule, RuleKind, Severity};
+use iota_rules::{Match, MatchDetails, Rule, RuleKind, Severity};
 
 fn rule(threshold: u32, period_minutes: u32, create_alert: bool) -> Rule {
     Rule {
@@ -35,15 +35,17 @@ fn hit(title: &str, dedup: &str, unique: Option<&str>) -> Match {
     Match {
         event: 0,
         rule: 0,
-        title: title.into(),
         dedup: dedup.into(),
-        severity: Severity::High,
-        alert_context: None,
-        description: None,
-        reference: None,
-        runbook: None,
-        destinations: None,
         unique: unique.map(str::to_string),
+        details: Some(MatchDetails {
+            title: title.into(),
+            severity: Severity::High,
+            alert_context: None,
+            description: None,
+            reference: None,
+            runbook: None,
+            destinations: None,
+        }),
     }
 }
 
@@ -210,4 +212,24 @@ fn outcome_does_not_depend_on_arrival_order() {
         2,
         "matches from 10:00 to 11:57 fall into two aligned 60-minute windows"
     );
+}
+
+#[test]
+fn matches_without_details_count_and_the_earliest_match_gives_the_alert_its_details() {
+    let rule = rule(1, 60, true);
+    let mut engine = AlertEngine::new();
+    let described = hit("from the earliest match", "d", None);
+    let counted = Match {
+        details: None,
+        ..hit("never shown", "d", None)
+    };
+    record(&mut engine, &rule, &counted, t0() + Duration::minutes(5), 1);
+    record(&mut engine, &rule, &described, t0(), 0);
+    record(&mut engine, &rule, &counted, t0() + Duration::minutes(9), 2);
+    let alerts = engine.alerts();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].event_count, 3);
+    assert_eq!(alerts[0].title, "from the earliest match");
+    assert_eq!(alerts[0].severity, Severity::High);
+    assert_eq!(alerts[0].event.get(), r#"{"n":0}"#);
 }

@@ -107,6 +107,15 @@ pub struct Rule {
 impl Rule {
     pub const DEFAULT_DEDUP_PERIOD_MINUTES: u32 = 60;
 
+    /// The title of an alert whose rule has no `title()` (or whose `title()` failed): the
+    /// `DisplayName` of a Panther rule, else the rule id (as the worker does).
+    pub fn default_title(&self) -> &str {
+        match (&self.kind, &self.display_name) {
+            (RuleKind::Panther, Some(name)) if !name.is_empty() => name,
+            _ => &self.id,
+        }
+    }
+
     /// Whether the rule wants events of this log type.
     pub fn wants_log_type(&self, log_type: &str) -> bool {
         self.log_types.is_empty() || self.log_types.iter().any(|t| t == log_type)

@@ -50,6 +50,7 @@ impl MatchRecord {
     /// rule's metadata as in [`iota_alerts::AlertEngine`].
     pub fn new(m: &RuleMatch<'_>, event_id: impl Into<String>, outputs: Vec<String>) -> Self {
         let (rule, result) = (m.rule, m.result);
+        let details = result.details_or_default(rule).into_owned();
         MatchRecord {
             rule_id: rule.id.clone(),
             dedup: result.dedup.clone(),
@@ -59,16 +60,13 @@ impl MatchRecord {
             event_time: m.event_time,
             event_id: event_id.into(),
             event: String::from_utf8_lossy(m.event_json).into_owned(),
-            title: result.title.clone(),
-            severity: result.severity,
-            alert_context: result.alert_context.clone(),
-            description: result
-                .description
-                .clone()
-                .or_else(|| rule.description.clone()),
-            runbook: result.runbook.clone().or_else(|| rule.runbook.clone()),
-            reference: result.reference.clone().or_else(|| rule.reference.clone()),
-            destinations: result.destinations.clone(),
+            title: details.title,
+            severity: details.severity,
+            alert_context: details.alert_context,
+            description: details.description.or_else(|| rule.description.clone()),
+            runbook: details.runbook.or_else(|| rule.runbook.clone()),
+            reference: details.reference.or_else(|| rule.reference.clone()),
+            destinations: details.destinations,
             unique: result.unique.clone(),
             tags: rule.tags.clone(),
             reports: rule.reports.clone(),

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use process::{Process, Progress};
-pub use protocol::{CaseResult, DataModelError, ImportError, Match, RuleFailure};
+pub use protocol::{CaseResult, DataModelError, ImportError, Match, MatchDetails, RuleFailure};
 use protocol::{
     InitMessage, InitRule, InspectionMessage, PipeError, ReadyMessage, ResultsMessage,
     TestCaseMessage, TestMessage, TestResultsMessage,
@@ -88,6 +88,11 @@ pub struct BatchEvent {
     /// The normalized event (a JSON object).
     pub json: Vec<u8>,
     pub rules: Arc<[u32]>,
+    /// Event time in nanoseconds since the epoch, then event id: the order in which an
+    /// alert's earliest event is picked (the worker describes only the earliest match of each
+    /// window, see [`Match::details`]).
+    pub time_ns: i64,
+    pub event_id: Option<String>,
 }
 
 /// What the rules made of a batch. Event indexes refer to the batch's `events`.
@@ -690,8 +695,11 @@ fn encode_batch(
         if pos > 0 {
             frame.push(b',');
         }
+        let event = &events[i];
         write!(frame, "[{},", set_of[pos]).unwrap();
-        frame.extend_from_slice(&events[i].json);
+        frame.extend_from_slice(&event.json);
+        write!(frame, ",{},", event.time_ns).unwrap();
+        serde_json::to_writer(&mut frame, &event.event_id).unwrap();
         frame.push(b']');
     }
     frame.extend_from_slice(b"]}");

@@ -203,14 +203,28 @@ pub struct ImportError {
     pub traceback: Option<String>,
 }
 
-/// `rule()` returned true for an event; the other functions' results, defaults applied.
+/// `rule()` returned true for an event: what groups the match into an alert, and, for the
+/// earliest match of its (rule, dedup string, window) in the batch, what the alert shows.
 #[derive(Clone, Debug, Deserialize)]
 pub struct Match {
     /// Index of the event in the batch.
     pub event: usize,
     pub rule: usize,
-    pub title: String,
     pub dedup: String,
+    #[serde(default)]
+    pub unique: Option<String>,
+    /// Only for the earliest match of each (rule, dedup string, window) in the batch (by
+    /// event time, then event id): the match an alert of that window can show. The other
+    /// matches only count.
+    #[serde(default)]
+    pub details: Option<MatchDetails>,
+}
+
+/// The results of `title()`, `severity()`, `alert_context()` and the other functions that
+/// describe an alert, defaults applied.
+#[derive(Clone, Debug, Deserialize)]
+pub struct MatchDetails {
+    pub title: String,
     pub severity: Severity,
     #[serde(default)]
     pub alert_context: Option<serde_json::Value>,
@@ -222,8 +236,25 @@ pub struct Match {
     pub runbook: Option<String>,
     #[serde(default)]
     pub destinations: Option<Vec<String>>,
-    #[serde(default)]
-    pub unique: Option<String>,
+}
+
+impl Match {
+    /// The match's details, or, for a match the worker did not describe (never the earliest
+    /// of its window), the rule's defaults.
+    pub fn details_or_default(&self, rule: &Rule) -> std::borrow::Cow<'_, MatchDetails> {
+        match &self.details {
+            Some(details) => std::borrow::Cow::Borrowed(details),
+            None => std::borrow::Cow::Owned(MatchDetails {
+                title: rule.default_title().to_owned(),
+                severity: rule.severity,
+                alert_context: None,
+                description: None,
+                reference: None,
+                runbook: None,
+                destinations: None,
+            }),
+        }
+    }
 }
 
 /// A rule function that raised, returned the wrong type, or took its worker down.

@@ -213,15 +213,15 @@ impl Collector for ScanCollector<'_> {
         self.summary.skipped_evaluations += results.skipped_evaluations;
         for m in &results.matches {
             self.summary.matches += 1;
-            let meta = &batch.meta[m.event];
+            let (meta, event) = (&batch.meta[m.event], &batch.events[m.event]);
             let source = source_ref(meta);
             let rule = &rules.rules[m.rule];
             let rule_match = RuleMatch {
                 rule,
                 result: m,
-                event_json: &batch.events[m.event].json,
+                event_json: &event.json,
                 event_time: meta.event_time,
-                event_id: meta.event_id.as_deref(),
+                event_id: event.event_id.as_deref(),
                 log_type: meta.log_type,
                 source: &source,
             };
@@ -235,7 +235,7 @@ impl Collector for ScanCollector<'_> {
                     let outputs = routed_outputs(self.outputs, rule, &rule_match);
                     let record = MatchRecord::new(
                         &rule_match,
-                        meta.event_id.clone().unwrap_or_default(),
+                        event.event_id.clone().unwrap_or_default(),
                         outputs,
                     );
                     state.unit(batch.input).matches.push(record);
@@ -243,15 +243,16 @@ impl Collector for ScanCollector<'_> {
             }
         }
         for failure in results.errors {
-            let meta = failure.event.map(|i| &batch.meta[i]);
             let mut record = RuleErrorRecord::new(
                 failure.rule.map(|r| rules.rules[r].id.clone()),
                 failure.function,
                 failure.error,
             );
             record.traceback = failure.traceback;
-            record.event_id = meta.and_then(|m| m.event_id.clone());
-            record.source = meta.map(source_ref);
+            if let Some(i) = failure.event {
+                record.event_id = batch.events[i].event_id.clone();
+                record.source = Some(source_ref(&batch.meta[i]));
+            }
             self.errors.rule_error(&record);
             if let Alerts::Store(state) = &mut self.alerts {
                 state.unit(batch.input).rule_errors.push(record);
@@ -316,13 +317,14 @@ impl StoreAlerts<'_> {
 
 /// The outputs an alert represented by this match would go to.
 fn routed_outputs(outputs: &[Box<dyn AlertOutput>], rule: &Rule, m: &RuleMatch<'_>) -> Vec<String> {
+    let details = m.result.details_or_default(rule);
     outputs
         .iter()
         .filter(|output| {
             routes(
                 output.as_ref(),
-                m.result.severity,
-                m.result.destinations.as_deref(),
+                details.severity,
+                details.destinations.as_deref(),
                 &rule.output_ids,
             )
         })

@@ -135,12 +135,16 @@ impl<'a> DecodeStage<'a> {
                     self.batch.events.push(BatchEvent {
                         json: event.json,
                         rules,
+                        time_ns: event.event_time.timestamp_nanos_opt().unwrap_or(
+                            // Beyond ±292 years: the microseconds, scaled, keep the order.
+                            event.event_time.timestamp_micros().saturating_mul(1000),
+                        ),
+                        event_id: event.event_id,
                     });
                     self.batch.meta.push(EventMeta {
                         input: Arc::clone(&name),
                         stdin,
                         line: position.line,
-                        event_id: event.event_id,
                         event_time: event.event_time,
                         log_type: event.log_type,
                     });

@@ -41,13 +41,12 @@ pub struct PipelineConfig {
     pub prefilter: bool,
 }
 
-/// What the collector needs to know about an event besides its JSON.
+/// What the collector needs to know about an event besides its JSON and id.
 #[derive(Debug)]
 pub struct EventMeta {
     pub input: Arc<str>,
     pub stdin: bool,
     pub line: u64,
-    pub event_id: Option<String>,
     pub event_time: DateTime<Utc>,
     pub log_type: &'static str,
 }
