@@ -98,6 +98,7 @@ pub fn evaluator(
     let config = WorkerConfig {
         python: settings.python.to_path_buf(),
         runtime_dir,
+        bytecode_cache: Some(cache_root.join("pycache")),
         batch_timeout: settings.rule_timeout,
         startup_timeout: Duration::from_secs(120),
         memory_limit_bytes: (settings.memory_bytes > 0).then_some(settings.memory_bytes),

@@ -42,6 +42,10 @@ pub struct WorkerConfig {
     pub python: PathBuf,
     /// Where the embedded runtime was unpacked (see [`crate::runtime::unpack`]).
     pub runtime_dir: PathBuf,
+    /// Where workers keep the compiled bytecode of the runtime and the rules (Python's
+    /// `pycache_prefix`), so that a worker start does not compile every rule again; never
+    /// beside the sources, which may be read-only or the user's. `None`: not kept.
+    pub bytecode_cache: Option<PathBuf>,
     /// Wall-clock budget for one batch; past it the worker is killed (`--rule-timeout`).
     pub batch_timeout: Duration,
     /// Budget for starting a worker and importing every rule.

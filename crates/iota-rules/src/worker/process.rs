@@ -55,9 +55,12 @@ impl Process {
         let memory_limit = config.memory_limit_bytes;
 
         let mut command = Command::new(&config.python);
+        command.arg("-I");
+        match &config.bytecode_cache {
+            Some(dir) => command.arg("-X").arg(pycache_prefix(dir)),
+            None => command.arg("-B"),
+        };
         command
-            .arg("-I")
-            .arg("-B")
             .arg("-c")
             .arg(BOOTSTRAP)
             .arg(&config.runtime_dir)
@@ -184,6 +187,12 @@ fn drain(mut stream: Box<dyn Read + Send>, label: String) -> io::Result<()> {
             }
         })?;
     Ok(())
+}
+
+fn pycache_prefix(dir: &Path) -> std::ffi::OsString {
+    let mut option = std::ffi::OsString::from("pycache_prefix=");
+    option.push(dir);
+    option
 }
 
 /// Checks that `python` exists and is Python 3, for a clear error before any worker starts.
