@@ -10,6 +10,7 @@ mod logging;
 mod pipeline;
 mod report;
 mod rule_engine;
+mod state_store;
 mod terminal;
 
 use std::process::ExitCode;

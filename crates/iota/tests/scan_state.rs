@@ -394,3 +394,23 @@ fn killed_round(
     );
     kills
 }
+
+#[test]
+fn a_state_store_that_cannot_be_opened_is_named_without_its_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = inputs(dir.path(), 1, 1);
+    let output = Command::new(env!("CARGO_BIN_EXE_iota"))
+        .args(["--log-format", "json", "scan", "--workers", "1"])
+        .args(["--state", "postgres://iota:s3cret-pw@127.0.0.1:1/alerts"])
+        .arg(&logs)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("cannot open the PostgreSQL state store"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("127.0.0.1:1/alerts"), "{stderr}");
+    assert!(!stderr.contains("s3cret-pw"), "{stderr}");
+}

@@ -5,7 +5,6 @@
 
 use std::fmt::Write as _;
 use std::io::Write;
-use std::path::Path;
 
 use anyhow::Context;
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
@@ -19,6 +18,7 @@ use iota_state::{
 use crate::cli::{
     AlertsCommand, AlertsListArgs, AlertsPruneArgs, AlertsRetryArgs, AlertsShowArgs, StateStoreArgs,
 };
+use crate::state_store::{self, IfMissing};
 
 /// Longest title shown in the `list` table; `show` and `--json` have it whole.
 const TABLE_TITLE_CHARS: usize = 60;
@@ -32,28 +32,8 @@ pub fn run(command: AlertsCommand) -> anyhow::Result<u8> {
     }
 }
 
-/// Opens the store of `--state`. A SQLite file must exist already: these commands read the
-/// history an `iota scan` or daemon wrote, and a mistyped path would otherwise show an
-/// empty history (opening creates the file).
 fn open_store(args: &StateStoreArgs) -> anyhow::Result<Box<dyn StateStore>> {
-    let location = args.state.as_str();
-    let is_postgres = location.starts_with("postgres://") || location.starts_with("postgresql://");
-    if !is_postgres && !Path::new(location).exists() {
-        anyhow::bail!(
-            "state store {location} does not exist: give --state (or IOTA_STATE) the SQLite file \
-             or postgres:// URL that `iota scan --state` or the daemon writes to"
-        );
-    }
-    // The store's error names the location (a PostgreSQL URL without its password).
-    iota_state::open(location).with_context(|| {
-        if is_postgres {
-            "cannot open the PostgreSQL state store given by --state (IOTA_STATE): check that \
-             the server is reachable, the database exists and the user may connect to it"
-        } else {
-            "cannot open the SQLite state store given by --state (IOTA_STATE): check that it is \
-             the file `iota scan --state` or the daemon writes to, readable and writable by you"
-        }
-    })
+    state_store::open(&args.state, IfMissing::Fail)
 }
 
 fn list(args: AlertsListArgs) -> anyhow::Result<u8> {

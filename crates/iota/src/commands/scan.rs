@@ -34,6 +34,7 @@ use crate::report::{ErrorReport, ScanSummary};
 use crate::rule_engine::{
     default_parallelism, evaluator, load_rules, report_load_problems, start_workers, WorkerSettings,
 };
+use crate::state_store::{self, IfMissing};
 use crate::terminal;
 
 /// `ObjectProgress::source` of local files in the state store.
@@ -49,10 +50,7 @@ pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
     let outputs = open_outputs(args.config.as_deref(), &args.outputs)?;
     let errors = ErrorReport::new(args.errors_out.as_deref())?;
     let store: Option<Arc<dyn StateStore>> = match &args.state {
-        Some(location) => Some(Arc::from(
-            iota_state::open(location)
-                .with_context(|| format!("cannot open the state store --state {location}"))?,
-        )),
+        Some(location) => Some(Arc::from(state_store::open(location, IfMissing::Create)?)),
         None => None,
     };
 
