@@ -414,3 +414,50 @@ fn a_state_store_that_cannot_be_opened_is_named_without_its_password() {
     assert!(stderr.contains("127.0.0.1:1/alerts"), "{stderr}");
     assert!(!stderr.contains("s3cret-pw"), "{stderr}");
 }
+
+/// A file that breaks off keeps what was read before the break: reading it again would end the
+/// same way, so the next scan does not.
+#[test]
+fn a_truncated_file_is_committed_with_the_events_before_the_break_and_its_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    // Large enough that the decoder reads whole events before the break.
+    let mut truncated = gzip(&records_json(&events("StopLogging", "t", 3000)));
+    truncated.truncate(truncated.len() / 2);
+    let truncated = write(dir.path(), "truncated.json.gz", &truncated);
+    let args = [
+        "--workers",
+        "1",
+        "--state",
+        state.to_str().unwrap(),
+        truncated.to_str().unwrap(),
+    ];
+
+    let first = scan_with_fixture_rules(&args, None);
+    assert_eq!(first.status, 1, "{}", first.stderr);
+    let kept = first.alerts_of("stop_logging").len();
+    assert!(kept > 0 && kept < 3000, "events before the break: {kept}");
+
+    let store = iota_state::open(state.to_str().unwrap()).unwrap();
+    let records = store.list_objects("local", false).unwrap();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(
+        Path::new(&records[0].key),
+        std::fs::canonicalize(&truncated).unwrap()
+    );
+    assert!(
+        matches!(&records[0].outcome, iota_state::ObjectOutcome::Partial(e) if !e.is_empty()),
+        "{records:?}"
+    );
+    assert_eq!(records[0].events as usize, kept);
+
+    let second = scan_with_fixture_rules(&args, None);
+    assert_eq!(second.status, 0, "{}", second.stderr);
+    assert_eq!(
+        second.count("files_already_committed"),
+        1,
+        "{}",
+        second.stderr
+    );
+    assert!(second.alerts.is_empty());
+}
