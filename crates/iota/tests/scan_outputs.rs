@@ -106,3 +106,29 @@ fn alerts_reach_a_signed_webhook_and_a_server_error_is_retried() {
     ids.dedup();
     assert_eq!(ids.len(), 3);
 }
+
+#[test]
+fn a_config_file_with_an_unknown_key_is_a_usage_error_naming_the_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        "iota.toml",
+        b"[[outputs]]\nkind = \"webhook\"\ntarget = \"http://127.0.0.1:9/hook\"\nretries = 3\n",
+    );
+    let input = write(
+        dir.path(),
+        "stop.json",
+        &records_json(&events("StopLogging", "c", 1)),
+    );
+    let scan = scan_with_fixture_rules(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            input.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(scan.status, 2, "{}", scan.stderr);
+    assert!(scan.stderr.contains("iota.toml"), "{}", scan.stderr);
+    assert!(scan.stderr.contains("retries"), "{}", scan.stderr);
+}
