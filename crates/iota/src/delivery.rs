@@ -28,9 +28,9 @@ pub struct Deliverer<'a> {
     max_backoff: Duration,
 }
 
-/// What a deliverer did.
+/// What [`Deliverer::drain`] did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct DeliveryCounts {
+pub struct DrainReport {
     pub sent: u64,
     /// Attempts that failed and were scheduled again.
     pub retried: u64,
@@ -53,8 +53,8 @@ impl<'a> Deliverer<'a> {
 
     /// Delivers until no configured output has a pending delivery. Returns the counts; an
     /// error only when the store cannot be used.
-    pub fn drain(&self) -> anyhow::Result<DeliveryCounts> {
-        let mut counts = DeliveryCounts::default();
+    pub fn drain(&self) -> anyhow::Result<DrainReport> {
+        let mut counts = DrainReport::default();
         self.warn_about_unconfigured_outputs()?;
         loop {
             for output in self.outputs {
@@ -83,7 +83,7 @@ impl<'a> Deliverer<'a> {
     fn deliver_due(
         &self,
         output: &dyn AlertOutput,
-        counts: &mut DeliveryCounts,
+        counts: &mut DrainReport,
     ) -> anyhow::Result<()> {
         let policy = RetryPolicy {
             max: self.max_backoff,
@@ -121,7 +121,7 @@ impl<'a> Deliverer<'a> {
         output: &dyn AlertOutput,
         policy: &RetryPolicy,
         delivery: &Delivery,
-        counts: &mut DeliveryCounts,
+        counts: &mut DrainReport,
     ) -> anyhow::Result<()> {
         let alert = &delivery.alert;
         let attempt = delivery.attempts + 1;

@@ -154,6 +154,12 @@ pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
             }
             let store = store.as_deref().expect("store alerts come from a store");
             let delivered = Deliverer::new(store, &outputs, SCAN_MAX_BACKOFF).drain()?;
+            tracing::info!(
+                sent = delivered.sent,
+                retried = delivered.retried,
+                failed = delivered.failed,
+                "outbox delivered"
+            );
             summary.delivery_failures += delivered.failed;
             prune(store, args.alert_retention);
         }
