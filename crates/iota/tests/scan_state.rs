@@ -40,32 +40,18 @@ impl Receiver {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut length = 0usize;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        break;
-                    }
-                    let line = line.trim_end();
-                    if line.is_empty() {
-                        break;
-                    }
-                    if let Some((name, value)) = line.split_once(':') {
-                        if name.eq_ignore_ascii_case("content-length") {
-                            length = value.trim().parse().unwrap();
-                        }
-                    }
-                }
-                let mut body = vec![0; length];
-                if reader.read_exact(&mut body).is_err() {
+                // A sender killed mid-request leaves a request without its end: like any HTTP
+                // server, accept only complete ones.
+                let Some(body) = read_request(&mut reader) else {
                     continue;
-                }
+                };
+                let Ok(alert) = serde_json::from_slice::<Value>(&body) else {
+                    continue;
+                };
                 std::thread::sleep(delay);
                 let status = answer.load(Ordering::SeqCst);
                 if status == 200 {
-                    keep.lock()
-                        .unwrap()
-                        .push(serde_json::from_slice(&body).unwrap());
+                    keep.lock().unwrap().push(alert);
                 }
                 let _ = write!(
                     stream,
@@ -83,6 +69,30 @@ impl Receiver {
     fn accepted(&self) -> Vec<Value> {
         self.accepted.lock().unwrap().clone()
     }
+}
+
+/// The body of one complete HTTP request (headers ended by a blank line, then
+/// `content-length` bytes); `None` when the connection ended before.
+fn read_request(reader: &mut impl BufRead) -> Option<Vec<u8>> {
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().ok();
+            }
+        }
+    }
+    let mut body = vec![0; length?];
+    reader.read_exact(&mut body).ok()?;
+    Some(body)
 }
 
 /// `iota scan --state` with the fixture rules and one worker; arguments after the rule
