@@ -42,6 +42,12 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    /// `add_source` without `replace` of a name that exists already.
+    #[error("state store {store}: a source named {name:?} exists already")]
+    SourceExists { store: String, name: String },
+    /// A source operation on a name that no source has.
+    #[error("state store {store}: no source named {name:?}")]
+    UnknownSource { store: String, name: String },
 }
 
 impl StoreError {
@@ -71,6 +77,8 @@ impl StoreError {
                 found,
                 known,
             },
+            Failure::SourceExists(name) => StoreError::SourceExists { store, name },
+            Failure::UnknownSource(name) => StoreError::UnknownSource { store, name },
         }
     }
 }

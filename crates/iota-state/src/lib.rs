@@ -1,13 +1,14 @@
 //! The state store of SPEC 4 and 5: alert windows and their history, the delivery outbox,
-//! rule errors, processed source objects, and the rule state behind the caching helpers.
+//! rule errors, processed source objects, the rule state behind the caching helpers, and the
+//! configured trail sources with their health.
 //! One trait, [`StateStore`], with two backends: SQLite (the embedded default, a file) and
 //! PostgreSQL (shared by replicas). [`open`] picks one from a path or a URL.
 //! [`StoreRuleState`] serves the workers' rule-state requests from it.
 //!
 //! The API is synchronous: the pipeline is thread-based and calls it from blocking threads.
 //! Both backends run the same statements (`sql`, written once in `commit`, `outbox`,
-//! `history`, `kv`) over the same schema (`migrations/<dialect>/NNNN_name.sql`, applied in
-//! order on open and recorded in `schema_migrations`).
+//! `history`, `kv`, `sources`) over the same schema (`migrations/<dialect>/NNNN_name.sql`,
+//! applied in order on open and recorded in `schema_migrations`).
 //!
 //! # Contract
 //! - **Alerts.** [`StateStore::commit`] groups matches exactly like
@@ -61,6 +62,7 @@ mod outbox;
 mod postgres;
 mod records;
 mod rule_state;
+mod sources;
 mod sql;
 mod sqlite;
 mod store;
@@ -79,8 +81,9 @@ pub use rule_state::StoreRuleState;
 pub use types::{
     AlertDetail, AlertQuery, AlertState, AlertSummary, Attempt, AttemptOutcome, CommitOutcome,
     CommitSummary, CommitUnit, Delivery, DeliveryCounts, DeliveryRecord, DeliveryStatus, KvValue,
-    MatchRecord, ObjectOutcome, ObjectProgress, ObjectRecord, OutboxStatus, PruneReport,
-    RetryTarget, RuleErrorQuery, Sample, MAX_SAMPLES,
+    MatchRecord, ObjectOutcome, ObjectProgress, ObjectRecord, OutboxStatus, PollReport,
+    PruneReport, RetryTarget, RuleErrorQuery, Sample, SourceConfig, SourceHealth, SourceRecord,
+    MAX_SAMPLES,
 };
 
 /// Opens the store at `location`: a `postgres://` or `postgresql://` URL, else the path of a
@@ -230,4 +233,25 @@ pub trait StateStore: Send + Sync {
 
     /// Deletes `key`.
     fn kv_reset(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Adds a trail source. A name that exists already is [`StoreError::SourceExists`],
+    /// unless `replace`: then that source takes this configuration and keeps its creation
+    /// time and its health.
+    fn add_source(&self, config: &SourceConfig, replace: bool) -> Result<(), StoreError>;
+
+    /// Every source with its health, by name.
+    fn list_sources(&self) -> Result<Vec<SourceRecord>, StoreError>;
+
+    /// The source of this name with its health; `None` for an unknown name.
+    fn get_source(&self, name: &str) -> Result<Option<SourceRecord>, StoreError>;
+
+    /// Removes a source and its health; false for an unknown name. The records of the objects
+    /// it processed stay (they are keyed by bucket, see [`SourceConfig::object_source`]).
+    fn remove_source(&self, name: &str) -> Result<bool, StoreError>;
+
+    /// Records the outcome of one poll of source `name` ([`StoreError::UnknownSource`] when
+    /// there is none): the last poll's times, error and failed objects replace the previous
+    /// ones; a success sets the last success to `report.finished_at` (a failure leaves it);
+    /// objects and events add up; the newest event time only moves forward.
+    fn record_poll(&self, name: &str, report: &PollReport) -> Result<(), StoreError>;
 }

@@ -12,17 +12,31 @@ pub(crate) struct Migration {
 }
 
 /// Both lists have the same versions and names, and create the same tables and columns.
-pub(crate) const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/sqlite/0001_initial.sql"),
-}];
+pub(crate) const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/sqlite/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "sources",
+        sql: include_str!("../migrations/sqlite/0002_sources.sql"),
+    },
+];
 
-pub(crate) const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/postgres/0001_initial.sql"),
-}];
+pub(crate) const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "sources",
+        sql: include_str!("../migrations/postgres/0002_sources.sql"),
+    },
+];
 
 /// Applies the migrations the database has not seen yet, in one transaction. Processes that
 /// open the same store at once take turns on a lock, so each migration is applied once.

@@ -78,6 +78,10 @@ pub(crate) enum Failure {
         found: i64,
         known: i64,
     },
+    /// A source of this name exists already.
+    SourceExists(String),
+    /// No source has this name.
+    UnknownSource(String),
 }
 
 /// One open transaction. Dropped without [`crate::store::Backend`] committing it, it rolls back.

@@ -1,6 +1,6 @@
 //! [`Store`]: the one implementation of [`StateStore`], over any [`Backend`]. Each operation
-//! is one transaction running the dialect-neutral logic of `commit`, `outbox`, `history` and
-//! `kv`; the backend only opens, retries and commits transactions.
+//! is one transaction running the dialect-neutral logic of `commit`, `outbox`, `history`, `kv`
+//! and `sources`; the backend only opens, retries and commits transactions.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -13,9 +13,10 @@ use crate::migrations::{self, Migration};
 use crate::sql::{Failure, Tx};
 use crate::types::{
     AlertDetail, AlertQuery, AlertSummary, CommitOutcome, CommitUnit, Delivery, KvValue,
-    ObjectRecord, OutboxStatus, PruneReport, RetryTarget, RuleErrorQuery,
+    ObjectRecord, OutboxStatus, PollReport, PruneReport, RetryTarget, RuleErrorQuery, SourceConfig,
+    SourceRecord,
 };
-use crate::{commit, history, kv, outbox, StateStore, StoreError};
+use crate::{commit, history, kv, outbox, sources, StateStore, StoreError};
 
 /// Whether a transaction writes. On SQLite a writing transaction takes the database's write
 /// lock when it begins, so that it never has to upgrade a read lock (which can fail with
@@ -249,5 +250,32 @@ impl<B: Backend> StateStore for Store<B> {
 
     fn kv_reset(&self, key: &str) -> Result<(), StoreError> {
         self.run("write rule state", Access::Write, |tx| kv::reset(tx, key))
+    }
+
+    fn add_source(&self, config: &SourceConfig, replace: bool) -> Result<(), StoreError> {
+        let now = Utc::now();
+        self.run("add a source", Access::Write, |tx| {
+            sources::add(tx, config, replace, now)
+        })
+    }
+
+    fn list_sources(&self) -> Result<Vec<SourceRecord>, StoreError> {
+        self.run("list sources", Access::Read, sources::list)
+    }
+
+    fn get_source(&self, name: &str) -> Result<Option<SourceRecord>, StoreError> {
+        self.run("show a source", Access::Read, |tx| sources::get(tx, name))
+    }
+
+    fn remove_source(&self, name: &str) -> Result<bool, StoreError> {
+        self.run("remove a source", Access::Write, |tx| {
+            sources::remove(tx, name)
+        })
+    }
+
+    fn record_poll(&self, name: &str, report: &PollReport) -> Result<(), StoreError> {
+        self.run("record a poll", Access::Write, |tx| {
+            sources::record_poll(tx, name, report)
+        })
     }
 }

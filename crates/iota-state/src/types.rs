@@ -311,3 +311,82 @@ pub enum KvValue {
     /// A JSON object, as text.
     Dict(String),
 }
+
+/// A configured CloudTrail trail source (`iota sources add`): what `iota s3-poll` reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SourceConfig {
+    /// Unique name, as `iota s3-poll --source NAME` and `iota sources show NAME` take it.
+    pub name: String,
+    pub bucket: String,
+    /// Only objects whose keys start with this are read: `AWSLogs/` for a trail without an S3
+    /// key prefix, `PREFIX/AWSLogs/` for one with; empty for the whole bucket.
+    pub prefix: String,
+    /// The bucket's region; `None`: the default region of the AWS credential chain.
+    pub region: Option<String>,
+    /// The role assumed to read the bucket (another account's); `None`: the credentials of
+    /// the standard chain, as found.
+    pub assume_role: Option<String>,
+    /// Only the logs of these AWS account ids; empty: every account.
+    pub accounts: Vec<String>,
+    /// Only the logs of these regions; empty: every region.
+    pub regions: Vec<String>,
+}
+
+impl SourceConfig {
+    /// The [`ObjectProgress::source`] under which the objects of this source's bucket are
+    /// recorded: `s3://<bucket>`. Keyed by bucket, not by source name, so that an object is
+    /// processed once however many sources (or renames) cover it.
+    pub fn object_source(&self) -> String {
+        format!("s3://{}", self.bucket)
+    }
+}
+
+/// What the polls of a source have done so far (see [`crate::StateStore::record_poll`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SourceHealth {
+    pub last_poll_started_at: DateTime<Utc>,
+    /// When the last poll finished, successfully or not.
+    pub last_poll_at: DateTime<Utc>,
+    /// When the last successful poll finished; `None`: none has yet.
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// Why the last poll failed; `None` when it succeeded.
+    pub last_error: Option<String>,
+    pub polls: u64,
+    /// Objects processed, over every poll.
+    pub objects: u64,
+    /// Events read, over every poll.
+    pub events: u64,
+    /// Objects the last poll could not process (retried by the next ones).
+    pub failed_objects: u64,
+    /// Time of the newest event read so far: the source's lag is now minus this.
+    pub newest_event_time: Option<DateTime<Utc>>,
+}
+
+/// A source with its bookkeeping times and its health (`None`: never polled).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SourceRecord {
+    #[serde(flatten)]
+    pub config: SourceConfig,
+    pub created_at: DateTime<Utc>,
+    /// When the configuration last changed (`add` with `replace`).
+    pub updated_at: DateTime<Utc>,
+    pub health: Option<SourceHealth>,
+}
+
+/// The outcome of one poll of a source, as [`crate::StateStore::record_poll`] records it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PollReport {
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    /// Why the poll failed (e.g. the bucket could not be listed); `None`: it succeeded, even
+    /// if some objects failed (they are counted in `failed_objects` and retried).
+    pub error: Option<String>,
+    /// Objects processed by this poll.
+    pub objects: u64,
+    /// Events read by this poll.
+    pub events: u64,
+    /// Objects this poll could not process.
+    pub failed_objects: u64,
+    /// Time of the newest event this poll read; `None` when it read none.
+    pub newest_event_time: Option<DateTime<Utc>>,
+}

@@ -14,8 +14,8 @@ use iota_alerts::{alert_id, RuleErrorRecord, SourceRef};
 use iota_rules::Severity;
 use iota_state::{
     AlertQuery, AlertState, AttemptOutcome, CommitOutcome, CommitSummary, CommitUnit,
-    DeliveryStatus, KvValue, MatchRecord, ObjectOutcome, ObjectProgress, RetryTarget,
-    RuleErrorQuery, StateStore, StoreError,
+    DeliveryStatus, KvValue, MatchRecord, ObjectOutcome, ObjectProgress, PollReport, RetryTarget,
+    RuleErrorQuery, SourceConfig, SourceHealth, StateStore, StoreError,
 };
 
 use common::{on_both_backends, StoreFixture};
@@ -87,6 +87,11 @@ on_both_backends!(
     prune_keeps_undelivered_alerts,
     list_and_show_filters,
     rule_errors_are_recorded_and_counted,
+    sources_round_trip,
+    source_names_are_unique_unless_replaced,
+    removing_a_source_keeps_its_processed_objects,
+    polls_update_the_health,
+    a_version_1_store_is_migrated,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -175,12 +180,12 @@ fn migrations_are_applied_once(fx: &StoreFixture) {
         a.join().unwrap();
         b.join().unwrap();
     });
-    assert_eq!(schema_versions(fx), vec![1]);
+    assert_eq!(schema_versions(fx), vec![1, 2]);
     let store = fx.open();
     commit(&*store, matches("R", "d", 1));
     drop(store);
     let store = fx.open();
-    assert_eq!(schema_versions(fx), vec![1]);
+    assert_eq!(schema_versions(fx), vec![1, 2]);
     assert_eq!(store.list_alerts(&AlertQuery::default()).unwrap().len(), 1);
     store.ping().unwrap();
 }
@@ -1015,6 +1020,321 @@ fn rule_errors_are_recorded_and_counted(fx: &StoreFixture) {
             .len(),
         3
     );
+}
+
+fn source(name: &str, bucket: &str) -> SourceConfig {
+    SourceConfig {
+        name: name.into(),
+        bucket: bucket.into(),
+        prefix: "AWSLogs/".into(),
+        region: None,
+        assume_role: None,
+        accounts: Vec::new(),
+        regions: Vec::new(),
+    }
+}
+
+fn filtered_source() -> SourceConfig {
+    SourceConfig {
+        name: "org-trail".into(),
+        bucket: "org-trail-logs".into(),
+        prefix: "o-abc123/AWSLogs/".into(),
+        region: Some("eu-west-1".into()),
+        assume_role: Some("arn:aws:iam::111122223333:role/iota-reader".into()),
+        accounts: vec!["111122223333".into(), "444455556666".into()],
+        regions: vec!["us-east-1".into(), "eu-west-1".into()],
+    }
+}
+
+fn poll(minute: u32, error: Option<&str>, objects: u64, newest: Option<u32>) -> PollReport {
+    let at = |m: u32| t0() + TimeDelta::minutes(i64::from(m));
+    PollReport {
+        started_at: at(minute),
+        finished_at: at(minute) + TimeDelta::seconds(3),
+        error: error.map(String::from),
+        objects,
+        events: objects * 100,
+        failed_objects: u64::from(error.is_some()),
+        newest_event_time: newest.map(at),
+    }
+}
+
+fn sources_round_trip(fx: &StoreFixture) {
+    let store = fx.open();
+    assert!(store.list_sources().unwrap().is_empty());
+    let before = Utc::now();
+    store.add_source(&filtered_source(), false).unwrap();
+    store
+        .add_source(&source("b-trail", "bucket-b"), false)
+        .unwrap();
+    store
+        .add_source(&source("Z-trail", "bucket-z"), false)
+        .unwrap();
+
+    let all = store.list_sources().unwrap();
+    let names: Vec<&str> = all.iter().map(|s| s.config.name.as_str()).collect();
+    // Byte order on both backends: upper case before lower case.
+    assert_eq!(names, ["Z-trail", "b-trail", "org-trail"]);
+
+    let record = store.get_source("org-trail").unwrap().unwrap();
+    assert_eq!(record.config, filtered_source());
+    assert_eq!(record, all[2]);
+    assert!(record.created_at >= before - TimeDelta::seconds(1));
+    assert_eq!(record.created_at, record.updated_at);
+    assert_eq!(record.health, None);
+    assert_eq!(record.config.object_source(), "s3://org-trail-logs");
+
+    let minimal = store.get_source("b-trail").unwrap().unwrap().config;
+    assert_eq!(minimal, source("b-trail", "bucket-b"));
+    assert!(store.get_source("B-trail").unwrap().is_none());
+    assert!(store.get_source("").unwrap().is_none());
+}
+
+fn source_names_are_unique_unless_replaced(fx: &StoreFixture) {
+    let store = fx.open();
+    store.add_source(&filtered_source(), false).unwrap();
+    store
+        .record_poll("org-trail", &poll(0, None, 2, Some(0)))
+        .unwrap();
+    let original = store.get_source("org-trail").unwrap().unwrap();
+
+    let mut other = source("org-trail", "another-bucket");
+    let err = store.add_source(&other, false).unwrap_err();
+    match &err {
+        StoreError::SourceExists { name, .. } => assert_eq!(name, "org-trail"),
+        other => panic!("expected SourceExists, got {other:?}"),
+    }
+    assert!(err.to_string().contains(store.name()), "{err}");
+    assert!(err.to_string().contains("\"org-trail\""), "{err}");
+    assert_eq!(store.get_source("org-trail").unwrap().unwrap(), original);
+
+    // Replacing changes the configuration, keeps the creation time and the health.
+    thread::sleep(Duration::from_millis(5));
+    other.region = Some("us-east-2".into());
+    store.add_source(&other, true).unwrap();
+    let replaced = store.get_source("org-trail").unwrap().unwrap();
+    assert_eq!(replaced.config, other);
+    assert_eq!(replaced.created_at, original.created_at);
+    assert!(replaced.updated_at > original.updated_at);
+    assert_eq!(replaced.health, original.health);
+    assert_eq!(store.list_sources().unwrap().len(), 1);
+
+    // Replacing a name that does not exist adds it.
+    store.add_source(&source("new", "bucket-n"), true).unwrap();
+    assert_eq!(store.list_sources().unwrap().len(), 2);
+
+    // Two handles adding the same name at once: exactly one succeeds.
+    let results: Vec<Result<(), StoreError>> = thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| s.spawn(|| fx.open().add_source(&source("race", "bucket-r"), false)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        results.iter().filter(|r| r.is_ok()).count(),
+        1,
+        "{results:?}"
+    );
+    assert!(results
+        .iter()
+        .any(|r| matches!(r, Err(StoreError::SourceExists { .. }))));
+}
+
+fn removing_a_source_keeps_its_processed_objects(fx: &StoreFixture) {
+    let store = fx.open();
+    let config = source("trail", "trail-bucket");
+    store.add_source(&config, false).unwrap();
+    store
+        .add_source(&source("other", "other-bucket"), false)
+        .unwrap();
+    store.record_poll("trail", &poll(0, None, 1, None)).unwrap();
+    let object = CommitUnit {
+        progress: Some(ObjectProgress {
+            source: config.object_source(),
+            ..progress("AWSLogs/1.json.gz", ObjectOutcome::Ok)
+        }),
+        ..CommitUnit::default()
+    };
+    assert!(matches!(
+        store.commit(&object).unwrap(),
+        CommitOutcome::Applied(_)
+    ));
+
+    assert!(store.remove_source("trail").unwrap());
+    assert!(store.get_source("trail").unwrap().is_none());
+    assert!(!store.remove_source("trail").unwrap());
+    assert!(!store.remove_source("never-added").unwrap());
+    assert_eq!(store.list_sources().unwrap().len(), 1);
+    assert_eq!(
+        store
+            .list_objects("s3://trail-bucket", false)
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Added again: a new source, never polled, and its bucket's objects are still done.
+    store.add_source(&config, false).unwrap();
+    assert_eq!(store.get_source("trail").unwrap().unwrap().health, None);
+    assert_eq!(store.commit(&object).unwrap(), CommitOutcome::Duplicate);
+
+    // A poll that ends after its source was removed is not recorded.
+    assert!(store.remove_source("other").unwrap());
+    match store.record_poll("other", &poll(0, None, 1, None)) {
+        Err(StoreError::UnknownSource { name, .. }) => assert_eq!(name, "other"),
+        other => panic!("expected UnknownSource, got {other:?}"),
+    }
+}
+
+fn polls_update_the_health(fx: &StoreFixture) {
+    let store = fx.open();
+    store.add_source(&filtered_source(), false).unwrap();
+    let health = |store: &dyn StateStore| {
+        store
+            .get_source("org-trail")
+            .unwrap()
+            .unwrap()
+            .health
+            .expect("polled")
+    };
+    let at =
+        |minute: i64, second: i64| t0() + TimeDelta::minutes(minute) + TimeDelta::seconds(second);
+
+    store
+        .record_poll("org-trail", &poll(0, None, 3, Some(0)))
+        .unwrap();
+    assert_eq!(
+        health(&*store),
+        SourceHealth {
+            last_poll_started_at: at(0, 0),
+            last_poll_at: at(0, 3),
+            last_success_at: Some(at(0, 3)),
+            last_error: None,
+            polls: 1,
+            objects: 3,
+            events: 300,
+            failed_objects: 0,
+            newest_event_time: Some(at(0, 0)),
+        }
+    );
+
+    // A failure: its error and failed objects, the last success stays, counters add up.
+    store
+        .record_poll(
+            "org-trail",
+            &poll(5, Some("AccessDenied: s3:ListBucket"), 1, Some(4)),
+        )
+        .unwrap();
+    assert_eq!(
+        health(&*store),
+        SourceHealth {
+            last_poll_started_at: at(5, 0),
+            last_poll_at: at(5, 3),
+            last_success_at: Some(at(0, 3)),
+            last_error: Some("AccessDenied: s3:ListBucket".into()),
+            polls: 2,
+            objects: 4,
+            events: 400,
+            failed_objects: 1,
+            newest_event_time: Some(at(4, 0)),
+        }
+    );
+
+    // A success that read nothing new: the error is cleared and the newest event time kept.
+    store
+        .record_poll("org-trail", &poll(10, None, 0, None))
+        .unwrap();
+    assert_eq!(
+        health(&*store),
+        SourceHealth {
+            last_poll_started_at: at(10, 0),
+            last_poll_at: at(10, 3),
+            last_success_at: Some(at(10, 3)),
+            last_error: None,
+            polls: 3,
+            objects: 4,
+            events: 400,
+            failed_objects: 0,
+            newest_event_time: Some(at(4, 0)),
+        }
+    );
+
+    // Events older than the newest seen (a late object) do not move it back.
+    store
+        .record_poll("org-trail", &poll(15, None, 1, Some(1)))
+        .unwrap();
+    let h = health(&*store);
+    assert_eq!((h.polls, h.objects), (4, 5));
+    assert_eq!(h.newest_event_time, Some(at(4, 0)));
+
+    // A never-polled source first polled with a failure has no last success.
+    store.add_source(&source("new", "bucket-n"), false).unwrap();
+    store
+        .record_poll("new", &poll(0, Some("NoSuchBucket"), 0, None))
+        .unwrap();
+    let new = store.get_source("new").unwrap().unwrap().health.unwrap();
+    assert_eq!(new.last_success_at, None);
+    assert_eq!(new.newest_event_time, None);
+    assert_eq!(new.last_error.as_deref(), Some("NoSuchBucket"));
+
+    let err = store
+        .record_poll("gone", &poll(0, None, 1, None))
+        .unwrap_err();
+    assert!(matches!(&err, StoreError::UnknownSource { name, .. } if name == "gone"));
+    assert!(
+        err.to_string().contains("no source named \"gone\""),
+        "{err}"
+    );
+}
+
+/// What an iota of schema version 1 left behind: its tables, a processed object and an alert
+/// window, written with the database's own client.
+fn create_version_1_store(fx: &StoreFixture) {
+    let schema = if fx.is_postgres() {
+        include_str!("../migrations/postgres/0001_initial.sql")
+    } else {
+        include_str!("../migrations/sqlite/0001_initial.sql")
+    };
+    let sql = format!(
+        "CREATE TABLE schema_migrations (
+             version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_us BIGINT NOT NULL);
+         {schema};
+         INSERT INTO schema_migrations VALUES (1, 'initial', 0);
+         INSERT INTO objects VALUES
+             ('s3://org-trail-logs', 'o-abc123/AWSLogs/1.json.gz', 'e1', 10, 5, 0, 'failed',
+              'AccessDenied', 2, 0, 0);"
+    );
+    if fx.is_postgres() {
+        let mut client = ::postgres::Client::connect(&fx.location, ::postgres::NoTls).unwrap();
+        client.batch_execute(&sql).unwrap();
+    } else {
+        let conn = rusqlite::Connection::open(&fx.location).unwrap();
+        conn.execute_batch(&sql).unwrap();
+    }
+}
+
+fn a_version_1_store_is_migrated(fx: &StoreFixture) {
+    create_version_1_store(fx);
+    assert_eq!(schema_versions(fx), vec![1]);
+    let store = fx.open();
+    assert_eq!(schema_versions(fx), vec![1, 2]);
+    let failed = store.list_objects("s3://org-trail-logs", true).unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(
+        failed[0].outcome,
+        ObjectOutcome::Failed("AccessDenied".into())
+    );
+
+    assert!(store.list_sources().unwrap().is_empty());
+    store.add_source(&filtered_source(), false).unwrap();
+    store
+        .record_poll("org-trail", &poll(0, None, 1, Some(0)))
+        .unwrap();
+    assert_eq!(store.list_sources().unwrap().len(), 1);
+    drop(store);
+    // Opened again: nothing left to apply.
+    drop(fx.open());
+    assert_eq!(schema_versions(fx), vec![1, 2]);
 }
 
 /// Both dialects' migrations create the same tables and columns.

@@ -63,6 +63,11 @@ pub enum Command {
     /// Alert history in the state store: list, show, retry failed deliveries, prune.
     #[command(subcommand)]
     Alerts(AlertsCommand),
+
+    /// CloudTrail trail sources kept in the state store, and their health: add, list, show,
+    /// remove.
+    #[command(subcommand)]
+    Sources(SourcesCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -361,7 +366,7 @@ pub enum AlertsCommand {
     Prune(AlertsPruneArgs),
 }
 
-/// Where the alert history is kept.
+/// The state store the `alerts` and `sources` commands read and write.
 #[derive(Debug, Args)]
 pub struct StateStoreArgs {
     /// The state store: a SQLite file or a postgres:// URL (the one `iota scan --state` or the
@@ -445,6 +450,145 @@ pub struct AlertsPruneArgs {
     /// Delete what is older than this (e.g. 90d, 12h).
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
     pub older_than: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SourcesCommand {
+    /// Add a trail source: the S3 bucket (and key prefix) a CloudTrail trail delivers to.
+    #[command(
+        long_about = "Add a trail source to the state store: the S3 bucket a CloudTrail \
+        trail delivers its log files to, the key prefix they are under, how to reach the \
+        bucket (its region, a role to assume for a bucket in another account) and which \
+        accounts and regions to keep. `iota s3-poll --source NAME` polls one source, \
+        `iota s3-poll` all of them; each poll's outcome is the source's health \
+        (`iota sources show NAME`).\n\n\
+        A name that exists already is refused unless --replace is given: then the source \
+        takes the new configuration and keeps its health. A SQLite store that does not exist \
+        yet is created.\n\n\
+        Exit status: 0 when added; 1 when the name exists (without --replace) or the store \
+        cannot be opened; 2 for an invalid name, bucket, prefix, role, account id or region."
+    )]
+    Add(SourcesAddArgs),
+
+    /// List the trail sources with their health: last poll, last success, lag, status.
+    #[command(
+        long_about = "List the trail sources by name, as a table: the name, the \
+        bucket and prefix (s3://BUCKET/PREFIX), when the last poll finished and the last \
+        successful one, the lag (now minus the time of the newest event read) and the \
+        status: `ok` (the last poll succeeded; objects it could not process are counted \
+        beside it), `failing` (the last poll failed: `iota sources show NAME` says why) or \
+        `never polled`.\n\n\
+        With --json, one JSON object per source instead: name, bucket, prefix, region, \
+        assume_role, accounts, regions, created_at, updated_at, health (null when never \
+        polled: last_poll_started_at, last_poll_at, last_success_at, last_error, polls, \
+        objects, events, failed_objects, newest_event_time), status and lag_seconds."
+    )]
+    List(SourcesListArgs),
+
+    /// Show one source: its configuration, its health and the objects that failed.
+    #[command(
+        long_about = "Show one trail source in full: its configuration; its health \
+        (when the last poll ran and the last successful one finished, the last poll's error, \
+        polls made, objects and events processed over all polls, the newest event read and \
+        the lag behind it); and the objects of its bucket under its prefix that failed to \
+        process, each with its number of attempts and its last error (polls retry them).\n\n\
+        With --json, the object of `iota sources list --json` plus `failed`: the failed \
+        objects (source, key, etag, size, events, alerts, outcome, attempts, \
+        first_attempt_at, updated_at).\n\n\
+        Exit status: 0 when shown; 1 for an unknown name or a store that cannot be opened."
+    )]
+    Show(SourcesShowArgs),
+
+    /// Remove a source and its health (the record of the objects it processed stays).
+    #[command(
+        long_about = "Remove a trail source and its health from the state store; \
+        `iota s3-poll` no longer polls it. The record of the objects already processed from \
+        its bucket stays (it is kept per bucket, and pruned by `iota alerts prune` and \
+        retention): a source added again for the bucket does not process them again.\n\n\
+        Exit status: 0 when removed; 1 for an unknown name or a store that cannot be opened."
+    )]
+    Remove(SourcesRemoveArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SourcesAddArgs {
+    /// The source's name: letters, digits, `.`, `_` and `-` (what `iota s3-poll --source`
+    /// and `iota sources show` take).
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    /// The S3 bucket the trail delivers to: its name, not an s3:// URL.
+    #[arg(long, value_name = "BUCKET")]
+    pub bucket: String,
+
+    /// Key prefix of the trail's log files; only objects under it are read. `AWSLogs/` for a
+    /// trail without an S3 key prefix, `PREFIX/AWSLogs/` for a trail with one, "" for the
+    /// whole bucket. Ends with `/` unless empty.
+    #[arg(long, value_name = "PREFIX", default_value = "AWSLogs/")]
+    pub prefix: String,
+
+    /// The bucket's region (e.g. eu-west-1) [default: the region of the AWS credential chain,
+    /// e.g. AWS_REGION].
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+
+    /// ARN of an IAM role to assume to read the bucket (one in another account), e.g.
+    /// arn:aws:iam::111122223333:role/iota-reader [default: the credentials of the standard
+    /// chain, as found].
+    #[arg(long, value_name = "ROLE_ARN")]
+    pub assume_role: Option<String>,
+
+    /// Only the logs of these AWS account ids (12 digits; comma-separated or repeated)
+    /// [default: every account].
+    #[arg(long, value_name = "ID,...", value_delimiter = ',')]
+    pub accounts: Vec<String>,
+
+    /// Only the logs of these regions (e.g. us-east-1,eu-west-1; comma-separated or repeated)
+    /// [default: every region].
+    #[arg(long, value_name = "REGION,...", value_delimiter = ',')]
+    pub regions: Vec<String>,
+
+    /// If a source of this name exists, replace its configuration (keeping its health)
+    /// instead of failing.
+    #[arg(long)]
+    pub replace: bool,
+
+    #[command(flatten)]
+    pub store: StateStoreArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SourcesListArgs {
+    #[command(flatten)]
+    pub store: StateStoreArgs,
+
+    /// One JSON object per source instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SourcesShowArgs {
+    /// The source's name, as `iota sources list` shows it.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    #[command(flatten)]
+    pub store: StateStoreArgs,
+
+    /// The source, its health and its failed objects as one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SourcesRemoveArgs {
+    /// The source's name, as `iota sources list` shows it.
+    #[arg(value_name = "NAME")]
+    pub name: String,
+
+    #[command(flatten)]
+    pub store: StateStoreArgs,
 }
 
 /// `--since`: an RFC 3339 time, or a duration back from now.

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::List(args)) => commands::rules::list::run(args),
         Command::Rules(RulesCommand::Validate(args)) => commands::rules::validate::run(args),
         Command::Alerts(command) => commands::alerts::run(command),
+        Command::Sources(command) => commands::sources::run(command),
     };
     match result {
         Ok(status) => ExitCode::from(status),

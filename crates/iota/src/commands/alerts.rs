@@ -4,10 +4,9 @@
 //! (`iota_state::StateStore`); this module opens it, turns flags into queries and prints.
 
 use std::fmt::Write as _;
-use std::io::Write;
 
 use anyhow::Context;
-use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 
 use iota_alerts::SourceRef;
 use iota_state::{
@@ -18,6 +17,7 @@ use iota_state::{
 use crate::cli::{
     AlertsCommand, AlertsListArgs, AlertsPruneArgs, AlertsRetryArgs, AlertsShowArgs, StateStoreArgs,
 };
+use crate::commands::text::{self, one_line, plural, print, shorten, time};
 use crate::state_store::{self, IfMissing};
 
 /// Longest title shown in the `list` table; `show` and `--json` have it whole.
@@ -84,25 +84,9 @@ fn list_table(alerts: &[AlertSummary], limit: Option<u32>) -> String {
             ]
         })
         .collect();
-    let mut widths = header.map(str::len);
-    for row in &rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: [&str; 7]| {
-        let mut text = String::new();
-        for (cell, width) in cells.iter().zip(widths) {
-            let _ = write!(text, "{cell:<width$}  ");
-        }
-        text.trim_end().to_string() + "\n"
-    };
     let mut table = String::new();
     if !rows.is_empty() {
-        table += &line(header);
-        for row in &rows {
-            table += &line(row.each_ref().map(String::as_str));
-        }
+        table += &text::table(header, &rows);
         table += "\n";
     }
     let signals = alerts
@@ -368,19 +352,6 @@ fn prune(args: AlertsPruneArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-/// Writes to stdout. A reader that stopped early (`iota alerts list | head`) is no error.
-fn print(bytes: &[u8]) -> anyhow::Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        result => Ok(result?),
-    }
-}
-
-fn time(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 /// `s3://bucket/key, line 3`, `file logs/x.json, line 3`, `stdin, line 3`.
 fn source(source: &SourceRef) -> String {
     let place = match (source.kind, &source.bucket) {
@@ -391,25 +362,5 @@ fn source(source: &SourceRef) -> String {
     match source.line {
         Some(line) => format!("{place}, line {line}"),
         None => place,
-    }
-}
-
-fn plural(count: usize, one: &str, many: &str) -> String {
-    format!("{count} {}", if count == 1 { one } else { many })
-}
-
-/// Rule-supplied text on one terminal line: control characters (newlines in a title or an
-/// HTTP error body) would break the layout.
-fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
-}
-
-fn shorten(text: &str, max_chars: usize) -> String {
-    if text.chars().count() <= max_chars {
-        text.to_string()
-    } else {
-        text.chars().take(max_chars - 3).collect::<String>() + "..."
     }
 }

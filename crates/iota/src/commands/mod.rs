@@ -1,5 +1,7 @@
-//! One module per subcommand.
+//! One module per subcommand, and what the state-store commands share for printing (`text`).
 
 pub mod alerts;
 pub mod rules;
 pub mod scan;
+pub mod sources;
+mod text;
