@@ -1,42 +1,12 @@
 //! Local inputs: files, directories searched recursively (in name order, following symlinks
 //! with loop detection) and `-` for stdin.
 
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use walkdir::WalkDir;
 
-/// One thing to read.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Input {
-    File { path: PathBuf, size: u64 },
-    Stdin,
-}
-
-impl Input {
-    /// The name used in messages and in an alert's `source.key`.
-    pub fn name(&self) -> String {
-        match self {
-            Input::File { path, .. } => path.display().to_string(),
-            Input::Stdin => "-".into(),
-        }
-    }
-
-    pub fn size(&self) -> Option<u64> {
-        match self {
-            Input::File { size, .. } => Some(*size),
-            Input::Stdin => None,
-        }
-    }
-
-    pub fn open(&self) -> io::Result<Box<dyn Read + Send>> {
-        match self {
-            Input::File { path, .. } => Ok(Box::new(File::open(path)?)),
-            Input::Stdin => Ok(Box::new(io::stdin())),
-        }
-    }
-}
+use crate::Input;
 
 /// A path given on the command line (or found below it) that cannot be listed.
 #[derive(Debug, thiserror::Error)]

@@ -267,6 +267,9 @@ fn apply_window(
         "below_threshold" => {
             if reach_threshold(tx, w, event_count, unique_count, now, summary)? {
                 summary.created.push(w.id.clone());
+                summary
+                    .created_rules
+                    .push((w.first.rule_id.clone(), w.first.severity));
             } else {
                 summary.below_threshold += w.count;
             }

@@ -123,6 +123,9 @@ pub enum CommitOutcome {
 pub struct CommitSummary {
     /// Alerts that reached their threshold in this commit (ids, in id order).
     pub created: Vec<String>,
+    /// The rule id and severity of each alert of `created`, in the same order (for metrics;
+    /// the severity is that of the commit's earliest match in the window).
+    pub created_rules: Vec<(String, Severity)>,
     /// Alerts that existed before and got more events (ids, in id order).
     pub updated: Vec<String>,
     /// Matches recorded as signals (`CreateAlert: false`).

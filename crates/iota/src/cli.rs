@@ -56,6 +56,25 @@ pub enum Command {
         2 for usage or configuration errors.")]
     Scan(ScanArgs),
 
+    /// Poll a CloudTrail bucket for new log files (daemon; --once for cron).
+    #[command(
+        long_about = "Poll a CloudTrail bucket for new log files and run the rules over \
+        them: a daemon that polls every --poll-interval, or one poll with --once.\n\n\
+        Each poll finds the bucket's trail prefixes (AWSLogs/<account>/CloudTrail/<region>/ and \
+        AWSLogs/<o-org>/<account>/CloudTrail/<region>/ below --prefix) and lists each from its \
+        cursor, minus --late-window, so that a poll costs requests in proportion to prefixes \
+        and new objects, not to the objects in the bucket. The first poll of a prefix starts \
+        at --since. Each object's alerts, rule errors and processed-object record are \
+        committed together to the --state store: a restart never processes a committed \
+        object again nor skips one that was not committed. An object that cannot be read is \
+        recorded as failed and retried with backoff (1 minute doubling to 1 hour).\n\n\
+        Credentials come from the standard AWS chain (environment, profile, EKS web \
+        identity, ECS task role, instance profile); --assume-role adds a role on top, for \
+        a bucket in another account. Objects encrypted with SSE-KMS are read transparently \
+        given kms:Decrypt on the trail's key."
+    )]
+    S3Poll(Box<S3PollArgs>),
+
     /// Rule tooling: run rule tests, list rules, validate a rule pack.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -244,12 +263,10 @@ pub struct WorkerArgs {
     pub batch_size: usize,
 }
 
+/// What every command that runs rules over events shares: the rules and their workers,
+/// decoding limits, and where alerts go.
 #[derive(Debug, Args)]
-pub struct ScanArgs {
-    /// Files or directories to scan (recursively), or `-` for stdin.
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
-
+pub struct EngineArgs {
     #[command(flatten)]
     pub rules: RuleArgs,
 
@@ -287,6 +304,25 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE", env = "IOTA_CONFIG")]
     pub config: Option<PathBuf>,
 
+    /// Also append rule_error records (JSON lines) to this file.
+    #[arg(long, value_name = "FILE", env = "IOTA_ERRORS_OUT")]
+    pub errors_out: Option<PathBuf>,
+
+    /// Send every event to every rule of its log type instead of only to the rules whose
+    /// prefilter it passes (for comparing results and measuring the prefilter).
+    #[arg(long)]
+    pub no_prefilter: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Files or directories to scan (recursively), or `-` for stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
+
     /// Keep alerts in this state store (a SQLite file, created if missing, or a postgres://
     /// URL, TLS by `?sslmode=require|verify-full&sslrootcert=PEM` as with libpq; see
     /// docs/ALERTS.md): each input's alerts and progress are committed together and delivered from the
@@ -312,22 +348,129 @@ pub struct ScanArgs {
     )]
     pub alert_retention: Duration,
 
-    /// Also append rule_error records (JSON lines) to this file.
-    #[arg(long, value_name = "FILE", env = "IOTA_ERRORS_OUT")]
-    pub errors_out: Option<PathBuf>,
-
     /// Never show the progress bar (it is shown only when stderr is a terminal).
     #[arg(long)]
     pub no_progress: bool,
 
-    /// Send every event to every rule of its log type instead of only to the rules whose
-    /// prefilter it passes (for comparing results and measuring the prefilter).
-    #[arg(long)]
-    pub no_prefilter: bool,
-
     /// Decode and normalize only; run no rules (for measuring the decode floor).
     #[arg(long, hide = true)]
     pub no_rules: bool,
+}
+
+/// How to reach AWS (every AWS-facing command).
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// AWS region of the bucket [default: from AWS_REGION or the profile].
+    #[arg(long, value_name = "REGION", env = "IOTA_AWS_REGION")]
+    pub region: Option<String>,
+
+    /// Role to assume (STS) for reading, e.g. a role in the account that owns the bucket.
+    #[arg(long, value_name = "ARN", env = "IOTA_ASSUME_ROLE")]
+    pub assume_role: Option<String>,
+
+    /// Endpoint instead of AWS's (an S3-compatible store, a VPC endpoint, a test server).
+    #[arg(long, value_name = "URL", env = "IOTA_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+
+    /// Path-style S3 addressing (http://endpoint/bucket/key), which most S3-compatible
+    /// stores need.
+    #[arg(long, env = "IOTA_FORCE_PATH_STYLE")]
+    pub force_path_style: bool,
+}
+
+impl AwsArgs {
+    pub fn options(&self) -> iota_sources::aws::AwsOptions {
+        iota_sources::aws::AwsOptions {
+            region: self.region.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            force_path_style: self.force_path_style,
+            assume_role: self.assume_role.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct S3PollArgs {
+    /// The bucket the trail writes to.
+    #[arg(long, value_name = "BUCKET", env = "IOTA_S3_BUCKET")]
+    pub bucket: String,
+
+    /// Where to look for trail prefixes: the trail's S3 key prefix followed by AWSLogs/. A `*`
+    /// segment matches any one segment (AWSLogs/*/CloudTrail/).
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        env = "IOTA_S3_PREFIX",
+        default_value = "AWSLogs/"
+    )]
+    pub prefix: String,
+
+    /// Only these accounts (comma-separated 12-digit ids) [default: all].
+    #[arg(long, value_name = "IDS", env = "IOTA_ACCOUNTS", value_delimiter = ',')]
+    pub accounts: Vec<String>,
+
+    /// Only these regions (comma-separated) [default: all].
+    #[arg(
+        long,
+        value_name = "REGIONS",
+        env = "IOTA_REGIONS",
+        value_delimiter = ','
+    )]
+    pub regions: Vec<String>,
+
+    /// Time between the starts of two polls.
+    #[arg(long, value_name = "DURATION", env = "IOTA_POLL_INTERVAL", default_value = "5m",
+          value_parser = humantime::parse_duration)]
+    pub poll_interval: Duration,
+
+    /// Where a prefix without a cursor (the first poll) starts: an RFC 3339 time or a
+    /// duration back from now (24h) [default: one poll interval back].
+    #[arg(long, value_name = "WHEN", env = "IOTA_SINCE", value_parser = parse_since)]
+    pub since: Option<DateTime<Utc>>,
+
+    /// How far before its cursor each prefix is listed again, for log files delivered out of
+    /// order (each object is still processed once).
+    #[arg(long, value_name = "DURATION", env = "IOTA_LATE_WINDOW", default_value = "1h",
+          value_parser = humantime::parse_duration)]
+    pub late_window: Duration,
+
+    /// Poll once, deliver the alerts and exit (for cron).
+    #[arg(long)]
+    pub once: bool,
+
+    /// Objects downloaded at a time (each held in memory while it is processed).
+    #[arg(long, value_name = "N", env = "IOTA_DOWNLOAD_CONCURRENCY", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub download_concurrency: u16,
+
+    /// The state store: a SQLite file (created if missing) or a postgres:// URL.
+    #[arg(
+        long,
+        value_name = "FILE|URL",
+        env = "IOTA_STATE",
+        hide_env_values = true
+    )]
+    pub state: String,
+
+    /// Delete alert history not updated for this long (checked after each poll; alerts with
+    /// a delivery still pending are kept).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "IOTA_ALERT_RETENTION",
+        default_value = "90d",
+        value_parser = humantime::parse_duration
+    )]
+    pub alert_retention: Duration,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub ops: iota_ops::OpsArgs,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
 }
 
 #[derive(Debug, Subcommand)]

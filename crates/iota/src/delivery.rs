@@ -8,7 +8,7 @@
 //! claimed again when its lease expires, so a crash can repeat at most the send in flight,
 //! and never loses one.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use chrono::Utc;
@@ -79,6 +79,33 @@ impl<'a> Deliverer<'a> {
         }
     }
 
+    /// Sends the deliveries due now, once each, without waiting for later ones: a daemon's
+    /// round between polls.
+    pub fn send_due(&self) -> anyhow::Result<DrainReport> {
+        let mut counts = DrainReport::default();
+        for output in self.outputs {
+            self.deliver_due(output.as_ref(), &mut counts)?;
+        }
+        Ok(counts)
+    }
+
+    /// Like [`Deliverer::drain`], but gives up waiting at `deadline` (a shutdown's): what is
+    /// left stays in the outbox for the next run.
+    pub fn send_due_until(&self, deadline: Instant) -> anyhow::Result<DrainReport> {
+        let mut counts = DrainReport::default();
+        loop {
+            let round = self.send_due()?;
+            counts.sent += round.sent;
+            counts.retried += round.retried;
+            counts.failed += round.failed;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if round.retried == 0 || left.is_zero() {
+                return Ok(counts);
+            }
+            std::thread::sleep(left.min(MAX_IDLE));
+        }
+    }
+
     /// Sends `output`'s due deliveries once each and records the outcomes.
     fn deliver_due(
         &self,
@@ -125,7 +152,9 @@ impl<'a> Deliverer<'a> {
     ) -> anyhow::Result<()> {
         let alert = &delivery.alert;
         let attempt = delivery.attempts + 1;
-        let recorded = match output.send(alert) {
+        let sent = output.send(alert);
+        iota_ops::metrics::delivery_attempt(output.name(), sent.is_ok());
+        let recorded = match sent {
             Ok(()) => {
                 counts.sent += 1;
                 self.store.delivery_succeeded(delivery.id)

@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod committer;
 mod config;
 mod delivery;
 mod logging;
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
     let json_reports = cli.log_format.is_json();
     let result = match cli.command {
         Command::Scan(args) => commands::scan::run(args, json_reports),
+        Command::S3Poll(args) => commands::s3_poll::run(*args),
         Command::Rules(RulesCommand::Test(args)) => commands::rules::test::run(args),
         Command::Rules(RulesCommand::List(args)) => commands::rules::list::run(args),
         Command::Rules(RulesCommand::Validate(args)) => commands::rules::validate::run(args),

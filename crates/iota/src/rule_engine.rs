@@ -8,12 +8,16 @@ use std::time::Duration;
 use anyhow::Context;
 
 use iota_alerts::RuleErrorRecord;
+use iota_decode::DecodeOptions;
 use iota_rules::runtime::{default_cache_root, unpack_bundled_rules, unpack_runtime};
 use iota_rules::{
-    discover, Evaluator, ProblemLevel, RuleSet, RuleSources, RuleState, Worker, WorkerConfig,
+    discover, Evaluator, MemoryRuleState, ProblemLevel, RuleSet, RuleSources, RuleState, Worker,
+    WorkerConfig,
 };
+use iota_state::{StateStore, StoreRuleState};
 
-use crate::cli::RuleArgs;
+use crate::cli::{EngineArgs, RuleArgs};
+use crate::pipeline::PipelineConfig;
 use crate::report::ErrorReport;
 use crate::UsageError;
 
@@ -54,7 +58,7 @@ pub fn load_rules(args: &RuleArgs) -> anyhow::Result<RuleSet> {
 
 /// Reports load problems: rules that could not be loaded as rule_error records, the rest as
 /// warnings.
-pub fn report_load_problems(set: &RuleSet, errors: &ErrorReport) {
+fn report_load_problems(set: &RuleSet, errors: &ErrorReport) {
     for problem in &set.problems {
         if problem.level == ProblemLevel::Fatal {
             errors.rule_error(&RuleErrorRecord::new(
@@ -70,6 +74,50 @@ pub fn report_load_problems(set: &RuleSet, errors: &ErrorReport) {
                 problem.message
             );
         }
+    }
+}
+
+/// Loads the rules `args` names, reports their problems to `errors` and starts their
+/// workers. The rules' caching helpers keep their state in `store`, or in memory without one.
+pub fn start_engine(
+    args: &EngineArgs,
+    store: Option<&Arc<dyn StateStore>>,
+    errors: &ErrorReport,
+) -> anyhow::Result<(Arc<Evaluator>, Vec<Worker>)> {
+    let rules = load_rules(&args.rules)?;
+    report_load_problems(&rules, errors);
+    if rules.enabled_count() == 0 {
+        tracing::warn!("no enabled rules were found; events are decoded but not evaluated");
+    }
+    let rule_state: Arc<dyn RuleState> = match store {
+        Some(store) => Arc::new(StoreRuleState::new(Arc::clone(store))),
+        None => Arc::new(MemoryRuleState::default()),
+    };
+    let evaluator = evaluator(
+        Arc::new(rules),
+        &WorkerSettings {
+            python: &args.workers.python.python,
+            rule_timeout: args.workers.rule_timeout,
+            memory_bytes: args.workers.worker_memory.as_u64(),
+        },
+        rule_state,
+    )?;
+    let count = args.workers.workers.unwrap_or_else(default_parallelism);
+    let workers = start_workers(&evaluator, count, errors)?;
+    Ok((evaluator, workers))
+}
+
+/// How the pipeline is sized for `args`; `source_id` becomes the events' `p_source_id`.
+pub fn pipeline_config(args: &EngineArgs, source_id: &str) -> PipelineConfig {
+    PipelineConfig {
+        decode_threads: default_parallelism(),
+        batch_size: args.workers.batch_size.max(1),
+        decode: DecodeOptions {
+            max_event_bytes: args.max_event_bytes,
+        },
+        dedup_window: args.dedup_window,
+        source_id: source_id.into(),
+        prefilter: !args.no_prefilter,
     }
 }
 

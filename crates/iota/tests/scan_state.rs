@@ -6,94 +6,16 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use common::receiver::Receiver;
 use common::*;
-
-/// Alerts (JSON bodies) a receiver accepted, in order.
-type Received = Arc<Mutex<Vec<Value>>>;
-
-/// A webhook receiver on loopback. Answers with `status` (changeable while it runs) after
-/// `delay`; keeps the bodies of the requests it accepted with 200.
-struct Receiver {
-    url: String,
-    status: Arc<AtomicU16>,
-    accepted: Received,
-}
-
-impl Receiver {
-    fn start(delay: Duration) -> Receiver {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let status = Arc::new(AtomicU16::new(200));
-        let accepted: Received = Arc::default();
-        let (answer, keep) = (Arc::clone(&status), Arc::clone(&accepted));
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                // A sender killed mid-request leaves a request without its end: like any HTTP
-                // server, accept only complete ones.
-                let Some(body) = read_request(&mut reader) else {
-                    continue;
-                };
-                let Ok(alert) = serde_json::from_slice::<Value>(&body) else {
-                    continue;
-                };
-                std::thread::sleep(delay);
-                let status = answer.load(Ordering::SeqCst);
-                if status == 200 {
-                    keep.lock().unwrap().push(alert);
-                }
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status} Status\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                );
-            }
-        });
-        Receiver {
-            url,
-            status,
-            accepted,
-        }
-    }
-
-    fn accepted(&self) -> Vec<Value> {
-        self.accepted.lock().unwrap().clone()
-    }
-}
-
-/// The body of one complete HTTP request (headers ended by a blank line, then
-/// `content-length` bytes); `None` when the connection ended before.
-fn read_request(reader: &mut impl BufRead) -> Option<Vec<u8>> {
-    let mut length = None;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().ok();
-            }
-        }
-    }
-    let mut body = vec![0; length?];
-    reader.read_exact(&mut body).ok()?;
-    Some(body)
-}
 
 /// `iota scan --state` with the fixture rules and one worker; arguments after the rule
 /// options. For runs that are watched (and killed); [`scan_with_state`] runs one to the end.

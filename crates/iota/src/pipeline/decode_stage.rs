@@ -9,7 +9,7 @@ use std::io::{self, Read};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use crossbeam_channel::Sender;
 
 use iota_decode::{decode, Record};
@@ -66,27 +66,32 @@ impl<'a> DecodeStage<'a> {
     pub(super) fn process(&mut self, position: usize, input: &Input) {
         self.batch.input = position;
         self.batches_sent = 0;
-        let (events, failure) = self.decode_input(input);
+        let (events, newest_event_time, failure) = self.decode_input(input);
         self.flush();
         self.ends.send(
             self.batches_sent,
             InputDone {
                 input: position,
                 events,
+                newest_event_time,
                 failure,
             },
         );
     }
 
-    /// Returns the events decoded and, when the input could not be read completely, why.
-    fn decode_input(&mut self, input: &Input) -> (u64, Option<InputFailure>) {
+    /// Returns the events decoded, the newest event time and, when the input could not be read
+    /// completely, why.
+    fn decode_input(
+        &mut self,
+        input: &Input,
+    ) -> (u64, Option<DateTime<Utc>>, Option<InputFailure>) {
         let name: Arc<str> = input.name().into();
         let reader = match input.open() {
             Ok(reader) => reader,
             Err(err) => {
                 self.counters.input_errors.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(input = %name, "cannot open input: {err}");
-                return (0, Some(InputFailure::Open(err.to_string())));
+                return (0, None, Some(InputFailure::Open(err.to_string())));
             }
         };
         let normalizer = Normalizer::new(SourceInfo {
@@ -101,6 +106,7 @@ impl<'a> DecodeStage<'a> {
         let parse_time = Utc::now();
         let config = self.config;
         let mut events = 0;
+        let mut newest: Option<DateTime<Utc>> = None;
         let mut on_record = |record: Record<'_>| match record {
             Record::Event { raw, position } => match normalizer.parse(raw, self.plan) {
                 Ok(parsed) => {
@@ -112,9 +118,12 @@ impl<'a> DecodeStage<'a> {
                     }
                     self.counters.events.fetch_add(1, Ordering::Relaxed);
                     events += 1;
-                    if parsed.event_time().is_none() {
-                        self.counters.time_fallbacks.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(input = %name, %position, "eventTime missing or invalid; using the parse time as p_event_time");
+                    match parsed.event_time() {
+                        Some(time) => newest = newest.max(Some(time)),
+                        None => {
+                            self.counters.time_fallbacks.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(input = %name, %position, "eventTime missing or invalid; using the parse time as p_event_time");
+                        }
                     }
                     let Some(prefilter) = self.prefilter else {
                         return;
@@ -169,7 +178,7 @@ impl<'a> DecodeStage<'a> {
                     self.counters.files_skipped.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(input = %name, ?skipped, "input skipped");
                 }
-                (events, None)
+                (events, newest, None)
             }
             Err(failure) => {
                 self.counters.files.fetch_add(1, Ordering::Relaxed);
@@ -179,7 +188,11 @@ impl<'a> DecodeStage<'a> {
                     events_before_error = failure.stats.events,
                     "input could not be read completely: {}", failure.error
                 );
-                (events, Some(InputFailure::Read(failure.error.to_string())))
+                (
+                    events,
+                    newest,
+                    Some(InputFailure::Read(failure.error.to_string())),
+                )
             }
         }
     }

@@ -44,6 +44,7 @@ pub struct PipelineConfig {
 /// What the collector needs to know about an event besides its JSON and id.
 #[derive(Debug)]
 pub struct EventMeta {
+    /// The input's name ([`Input::name`]).
     pub input: Arc<str>,
     pub stdin: bool,
     pub line: u64,
@@ -67,6 +68,8 @@ pub struct InputDone {
     pub input: usize,
     /// Events decoded (duplicates not counted), whether or not a rule could match them.
     pub events: u64,
+    /// The time of its newest event, for the processing lag.
+    pub newest_event_time: Option<DateTime<Utc>>,
     pub failure: Option<InputFailure>,
 }
 
@@ -95,20 +98,19 @@ enum Collected {
 }
 
 /// Runs `inputs` through decode, normalize and (with `workers`) the rules, handing results to
-/// `collector`. Returns when every input is done.
+/// `collector`. Returns when every input is done. `inputs` is read as the decode threads need
+/// more, so it may produce them as they arrive (downloads); the workers are lent for the run,
+/// so that a daemon keeps them from one run to the next.
 pub fn run(
-    inputs: Vec<Input>,
+    inputs: impl IntoIterator<Item = Input, IntoIter: Send>,
     config: &PipelineConfig,
     evaluator: Option<&Arc<Evaluator>>,
-    workers: Vec<Worker>,
+    workers: &mut [Worker],
     counters: &Counters,
     collector: &mut dyn Collector,
 ) {
-    let (input_tx, input_rx) = bounded(inputs.len().max(1));
-    for input in inputs.into_iter().enumerate() {
-        input_tx.send(input).expect("receiver alive");
-    }
-    drop(input_tx);
+    let inputs = inputs.into_iter();
+    let (input_tx, input_rx) = bounded(config.decode_threads.max(1));
     let (batch_tx, batch_rx) = bounded::<Batch>(workers.len().max(1) * 2);
     let (result_tx, result_rx) = bounded::<Collected>(workers.len().max(1) * 2);
     let dedup = DedupWindow::new(config.dedup_window);
@@ -116,6 +118,16 @@ pub fn run(
     let empty_plan = CapturePlan::default();
 
     thread::scope(|scope| {
+        thread::Builder::new()
+            .name("inputs".into())
+            .spawn_scoped(scope, move || {
+                for input in inputs.enumerate() {
+                    if input_tx.send(input).is_err() {
+                        break;
+                    }
+                }
+            })
+            .expect("spawn input thread");
         for n in 0..config.decode_threads.max(1) {
             let input_rx = input_rx.clone();
             let batch_tx = batch_tx.clone();
@@ -137,7 +149,7 @@ pub fn run(
         }
         drop(batch_tx);
 
-        for (n, mut worker) in workers.into_iter().enumerate() {
+        for (n, worker) in workers.iter_mut().enumerate() {
             let batch_rx = batch_rx.clone();
             let result_tx = result_tx.clone();
             thread::Builder::new()

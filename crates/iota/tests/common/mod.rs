@@ -8,6 +8,9 @@
 #[path = "../../../iota-state/tests/common/mod.rs"]
 pub mod state_store;
 
+pub mod moto;
+pub mod receiver;
+
 use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,172 @@
+//! moto's standalone server as the tests' S3 (and SQS/SNS) endpoint: started from the project
+//! venv (`.venv/bin/moto_server`, installed by scripts/test; `IOTA_TEST_MOTO_SERVER` overrides)
+//! on a free loopback port, one per test, killed when dropped. Without it a test is skipped
+//! with a loud notice, except with CI=true, where it fails.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_s3::primitives::ByteStream;
+
+pub struct Moto {
+    child: Child,
+    pub endpoint: String,
+    runtime: tokio::runtime::Runtime,
+    pub s3: aws_sdk_s3::Client,
+}
+
+fn moto_server() -> PathBuf {
+    match std::env::var_os("IOTA_TEST_MOTO_SERVER") {
+        Some(path) => PathBuf::from(path),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv/bin/moto_server"),
+    }
+}
+
+/// The environment an AWS client (iota or the test's own) needs to reach moto only: static
+/// credentials first in the chain, and no instance-metadata lookups.
+pub const AWS_ENV: &[(&str, &str)] = &[
+    ("AWS_ACCESS_KEY_ID", "testing"),
+    ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ("AWS_REGION", "us-east-1"),
+    ("AWS_EC2_METADATA_DISABLED", "true"),
+    ("AWS_CONFIG_FILE", "/dev/null"),
+    ("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+];
+
+impl Moto {
+    /// `None` (after a notice naming `test`) when moto is not installed and this is not CI.
+    pub fn start(test: &str) -> Option<Moto> {
+        let server = moto_server();
+        if !server.is_file() {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!(
+                    "moto is required on CI: {} not found (scripts/test installs it)",
+                    server.display()
+                );
+            }
+            eprintln!(
+                "\n*** SKIPPED {test}: moto not installed ({}); run scripts/test to install it ***\n",
+                server.display()
+            );
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(&server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", server.display()));
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "moto did not start listening on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let credentials =
+            aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "tests");
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .endpoint_url(&endpoint)
+            .force_path_style(true)
+            .credentials_provider(credentials)
+            .build();
+        let s3 = aws_sdk_s3::Client::from_conf(config);
+        Some(Moto {
+            child,
+            endpoint,
+            runtime,
+            s3,
+        })
+    }
+
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    pub fn create_bucket(&self, bucket: &str) {
+        self.block_on(self.s3.create_bucket().bucket(bucket).send())
+            .unwrap();
+    }
+
+    pub fn put(&self, bucket: &str, key: &str, body: Vec<u8>) {
+        self.block_on(
+            self.s3
+                .put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(ByteStream::from(body))
+                .send(),
+        )
+        .unwrap_or_else(|e| panic!("cannot put {key}: {e:?}"));
+    }
+
+    /// Uploads many objects, `concurrency` at a time.
+    pub fn put_many(&self, bucket: &str, objects: Vec<(String, Vec<u8>)>, concurrency: usize) {
+        use futures_util::StreamExt;
+        self.block_on(async {
+            futures_util::stream::iter(objects)
+                .map(|(key, body)| {
+                    let s3 = self.s3.clone();
+                    async move {
+                        s3.put_object()
+                            .bucket(bucket)
+                            .key(&key)
+                            .body(ByteStream::from(body))
+                            .send()
+                            .await
+                            .unwrap_or_else(|e| panic!("cannot put {key}: {e:?}"));
+                    }
+                })
+                .buffer_unordered(concurrency)
+                .collect::<Vec<()>>()
+                .await
+        });
+    }
+
+    /// Uploads every file under `dir`, keyed by its path relative to `dir`.
+    pub fn put_tree(&self, bucket: &str, dir: &std::path::Path) -> usize {
+        let mut objects = Vec::new();
+        for entry in walkdir::WalkDir::new(dir) {
+            let entry = entry.unwrap();
+            if entry.file_type().is_file() {
+                let key = entry
+                    .path()
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                objects.push((key, std::fs::read(entry.path()).unwrap()));
+            }
+        }
+        let count = objects.len();
+        self.put_many(bucket, objects, 8);
+        count
+    }
+
+    /// Stops the server (to make S3 unreachable).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
