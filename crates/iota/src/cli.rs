@@ -391,9 +391,16 @@ impl AwsArgs {
 
 #[derive(Debug, Args)]
 pub struct S3PollArgs {
-    /// The bucket the trail writes to.
+    /// The bucket the trail writes to [default: the sources configured with `iota sources
+    /// add` in the --state store].
     #[arg(long, value_name = "BUCKET", env = "IOTA_S3_BUCKET")]
-    pub bucket: String,
+    pub bucket: Option<String>,
+
+    /// Poll this configured source (repeatable) instead of every configured source; its
+    /// bucket, prefix, region, role and filters come from `iota sources add`, and each
+    /// poll's outcome is recorded for `iota sources show`.
+    #[arg(long = "source", value_name = "NAME", conflicts_with = "bucket")]
+    pub sources: Vec<String>,
 
     /// Where to look for trail prefixes: the trail's S3 key prefix followed by AWSLogs/. A `*`
     /// segment matches any one segment (AWSLogs/*/CloudTrail/).

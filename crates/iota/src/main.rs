@@ -2,6 +2,7 @@
 //! subcommand and maps failures to exit statuses (1: an input could not be read or a runtime
 //! failure, 2: usage or configuration error).
 
+mod classic;
 mod cli;
 mod commands;
 mod committer;
@@ -26,10 +27,18 @@ use cli::{Cli, Command, RulesCommand};
 pub struct UsageError(pub String);
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let classic = classic::translate(&args);
+    let cli = match &classic {
+        Some(translated) => Cli::parse_from(&translated.args),
+        None => Cli::parse_from(&args),
+    };
     if let Err(err) = logging::init(&cli.log_level, cli.log_format) {
         eprintln!("iota: {err:#}");
         return ExitCode::from(2);
+    }
+    for notice in classic.iter().flat_map(|c| &c.notices) {
+        tracing::warn!("{notice}");
     }
     let json_reports = cli.log_format.is_json();
     let result = match cli.command {

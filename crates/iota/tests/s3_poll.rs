@@ -24,11 +24,19 @@ fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus-5k")
 }
 
-/// `iota s3-poll` against `moto` with one worker and the bundled rules; `args` follow.
+/// `iota s3-poll --bucket BUCKET` against `moto` with one worker and the bundled rules;
+/// `args` follow.
 fn s3_poll_command(moto: &Moto, state: &Path, args: &[&str]) -> Command {
+    let mut command = s3_poll_sources_command(moto, state, &["--bucket", BUCKET]);
+    command.args(args);
+    command
+}
+
+/// `iota s3-poll` without `--bucket`: it polls the sources configured in `state`.
+fn s3_poll_sources_command(moto: &Moto, state: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_iota"));
     command
-        .args(["--log-format", "json", "s3-poll", "--bucket", BUCKET])
+        .args(["--log-format", "json", "s3-poll"])
         .args(["--endpoint-url", &moto.endpoint, "--force-path-style"])
         .args(["--state", state.to_str().unwrap(), "--workers", "1"])
         .args(args)
@@ -52,10 +60,12 @@ impl Poll {
 }
 
 fn poll_once(moto: &Moto, state: &Path, args: &[&str]) -> Poll {
-    let output = s3_poll_command(moto, state, args)
-        .arg("--once")
-        .output()
-        .unwrap();
+    poll(s3_poll_command(moto, state, args))
+}
+
+/// Runs `command` with `--once`, which must succeed.
+fn poll(mut command: Command) -> Poll {
+    let output = command.arg("--once").output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(output.status.success(), "s3-poll failed: {stderr}");
     let finished = stderr
@@ -524,4 +534,125 @@ fn the_daemon_serves_health_readiness_and_metrics_and_stops_on_sigterm() {
         .read_to_string(&mut stderr)
         .unwrap();
     assert!(status.success(), "{stderr}");
+}
+
+fn iota(state: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_iota"))
+        .args(args)
+        .args(["--state", state.to_str().unwrap()])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn configured_sources_are_polled_and_their_health_is_recorded() {
+    let Some(moto) = Moto::start("configured_sources_are_polled") else {
+        return;
+    };
+    moto.create_bucket(BUCKET);
+    moto.put_tree(BUCKET, &corpus());
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let add = iota(
+        &state,
+        &[
+            "sources",
+            "add",
+            "org",
+            "--bucket",
+            BUCKET,
+            "--regions",
+            "us-east-1",
+        ],
+    );
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let add = iota(
+        &state,
+        &["sources", "add", "gone", "--bucket", "no-such-bucket"],
+    );
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+
+    // Only `org`: the us-east-1 prefixes of its bucket.
+    let first = poll(s3_poll_sources_command(
+        &moto,
+        &state,
+        &[
+            "--source",
+            "org",
+            "--output",
+            "stdout",
+            "--since",
+            "2024-01-01T00:00:00Z",
+        ],
+    ));
+    assert_eq!(first.count("prefixes"), 3, "{}", first.stderr);
+    assert_eq!(first.finished["source"], "org");
+    let show = iota(&state, &["sources", "show", "org", "--json"]);
+    assert!(
+        show.status.success(),
+        "{}",
+        String::from_utf8_lossy(&show.stderr)
+    );
+    let shown: Value = serde_json::from_slice(&show.stdout).unwrap();
+    let health = &shown["health"];
+    assert_eq!(health["objects"], first.count("objects"), "{shown}");
+    assert_eq!(health["events"], first.count("events"), "{shown}");
+    assert!(health["last_success_at"].is_string(), "{shown}");
+    assert!(health["last_error"].is_null(), "{shown}");
+
+    // Every source: `gone` fails, is recorded as failing, and the run says so.
+    let output = s3_poll_sources_command(&moto, &state, &["--output", "stdout", "--once"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let show = iota(&state, &["sources", "show", "gone", "--json"]);
+    let shown: Value = serde_json::from_slice(&show.stdout).unwrap();
+    let error = shown["health"]["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("NoSuchBucket"), "{shown}");
+    assert!(shown["health"]["last_success_at"].is_null(), "{shown}");
+}
+
+#[test]
+fn the_classic_s3_poll_command_line_still_works() {
+    let Some(moto) = Moto::start("the_classic_s3_poll_command_line_still_works") else {
+        return;
+    };
+    moto.create_bucket(BUCKET);
+    moto.put_tree(BUCKET, &corpus());
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let alerts_file = dir.path().join("alerts.jsonl");
+    let output = Command::new(env!("CARGO_BIN_EXE_iota"))
+        .args([
+            "--mode=s3-poll",
+            &format!("--s3-bucket={BUCKET}"),
+            "--s3-prefix=AWSLogs/*/CloudTrail/",
+            "--poll-interval=5m",
+            &format!("--state={}", state.display()),
+            "--workers=1",
+            "--since=2024-01-01T00:00:00Z",
+            "--once",
+            &format!("--endpoint-url={}", moto.endpoint),
+            "--force-path-style",
+            &format!("--output=file={}", alerts_file.display()),
+        ])
+        .envs(AWS_ENV.iter().copied())
+        .env_remove("SLACK_WEBHOOK_URL")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("poll finished"), "{stderr}");
+    // `*` stood for each of the 3 accounts, each with 3 regions.
+    assert!(stderr.contains("\"prefixes\":9"), "{stderr}");
+    let reference = scan(&["--workers", "1", corpus().to_str().unwrap()], None);
+    assert_eq!(by_id(&read_alerts(&alerts_file)), by_id(&reference.alerts));
 }

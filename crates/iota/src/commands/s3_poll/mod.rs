@@ -20,13 +20,13 @@ use futures_util::StreamExt;
 use iota_ops::{OpsServer, Readiness, Shutdown};
 use iota_outputs::AlertOutput;
 use iota_rules::{Evaluator, Worker};
-use iota_sources::aws::{s3_client, sdk_config};
+use iota_sources::aws::{s3_client, sdk_config, AwsOptions};
 use iota_sources::s3::discover::DiscoverFilter;
 use iota_sources::s3::{fetch, TrailBucket};
 use iota_sources::Input;
-use iota_state::StateStore;
+use iota_state::{PollReport, SourceConfig, StateStore};
 
-use crate::cli::S3PollArgs;
+use crate::cli::{EngineArgs, S3PollArgs};
 use crate::committer::{StoreCollector, TrackedObject};
 use crate::config::open_outputs;
 use crate::delivery::Deliverer;
@@ -55,34 +55,18 @@ pub fn run(args: S3PollArgs) -> anyhow::Result<u8> {
         .enable_all()
         .build()
         .context("cannot start the S3 client's runtime")?;
-    let aws = args.aws.options();
-    let sdk = runtime.block_on(sdk_config(&aws)).map_err(UsageError)?;
-    let bucket = Arc::new(TrailBucket::new(s3_client(&sdk, &aws), &args.bucket));
+    let targets = targets(&args, store.as_ref(), &runtime)?;
 
     let server = if args.once {
         None
     } else {
-        Some(start_ops_server(&args, &store, &bucket, &runtime)?)
+        Some(start_ops_server(&args, &store, &targets, &runtime)?)
     };
     let (evaluator, mut workers) = start_engine(&args.engine, Some(&store), &errors)?;
-    let config = pipeline_config(&args.engine, &plan::source_name(&args.bucket));
-    let settings = PollSettings {
-        prefix: normalized_prefix(&args.prefix),
-        filter: DiscoverFilter {
-            accounts: args.accounts.clone(),
-            regions: args.regions.clone(),
-        },
-        since: args.since.unwrap_or_else(|| {
-            Utc::now() - chrono::Duration::from_std(args.poll_interval).unwrap_or_default()
-        }),
-        late_window: args.late_window,
-    };
     let poller = Poller {
         runtime: &runtime,
-        bucket: &bucket,
         store: store.as_ref(),
-        settings: &settings,
-        config: &config,
+        engine: &args.engine,
         evaluator: &evaluator,
         outputs: &outputs,
         errors: &errors,
@@ -93,15 +77,36 @@ pub fn run(args: S3PollArgs) -> anyhow::Result<u8> {
     let mut failed_polls = 0u64;
     loop {
         let started = Instant::now();
-        match poller.poll(&mut workers) {
-            Ok(()) => failed_polls = 0,
-            Err(err) => {
-                failed_polls += 1;
+        let mut failures = Vec::new();
+        for target in &targets {
+            if shutdown.is_requested() {
+                break;
+            }
+            let poll_started = Utc::now();
+            let outcome = poller.poll(target, &mut workers);
+            if let Err(err) = &outcome {
                 iota_ops::metrics::poll_finished(started.elapsed(), false);
-                tracing::error!(bucket = %args.bucket, "poll failed (retried at the next poll): {err:#}");
-                if args.once {
-                    return Err(err);
-                }
+                tracing::error!(
+                    bucket = target.bucket.name(),
+                    source = target.source.as_deref(),
+                    "poll failed (retried at the next poll): {err:#}"
+                );
+            }
+            if let Some(name) = &target.source {
+                record_poll(store.as_ref(), name, poll_started, &outcome);
+            }
+            if let Err(err) = outcome {
+                failures.push(err);
+            }
+        }
+        failed_polls = if failures.is_empty() {
+            0
+        } else {
+            failed_polls + 1
+        };
+        if args.once {
+            if let Some(err) = failures.into_iter().next() {
+                return Err(err);
             }
         }
         if args.once {
@@ -172,31 +177,153 @@ fn normalized_prefix(prefix: &str) -> String {
 fn start_ops_server(
     args: &S3PollArgs,
     store: &Arc<dyn StateStore>,
-    bucket: &Arc<TrailBucket>,
+    targets: &[Target],
     runtime: &tokio::runtime::Runtime,
 ) -> anyhow::Result<OpsServer> {
     let store_check = Arc::clone(store);
-    let bucket_check = Arc::clone(bucket);
+    let buckets: Vec<Arc<TrailBucket>> = targets.iter().map(|t| Arc::clone(&t.bucket)).collect();
     let handle = runtime.handle().clone();
     let readiness = Readiness::new()
         .check("state store", move || {
             store_check.ping().map_err(|e| e.to_string())
         })
         .check("s3", move || {
-            handle
-                .block_on(bucket_check.check())
-                .map_err(|e| e.to_string())
+            buckets
+                .iter()
+                .try_for_each(|bucket| handle.block_on(bucket.check()).map_err(|e| e.to_string()))
         });
     Ok(OpsServer::start(args.ops.listen, readiness)?)
+}
+
+/// One bucket to poll: `--bucket`, or a source configured with `iota sources add`.
+struct Target {
+    /// The source's name; `None` for `--bucket`.
+    source: Option<String>,
+    bucket: Arc<TrailBucket>,
+    settings: PollSettings,
+}
+
+/// What `args` asks to poll: `--bucket`, the `--source`s, or every configured source.
+fn targets(
+    args: &S3PollArgs,
+    store: &dyn StateStore,
+    runtime: &tokio::runtime::Runtime,
+) -> anyhow::Result<Vec<Target>> {
+    let since = args.since.unwrap_or_else(|| {
+        Utc::now() - chrono::Duration::from_std(args.poll_interval).unwrap_or_default()
+    });
+    let settings = |prefix: &str, accounts: &[String], regions: &[String]| PollSettings {
+        prefix: normalized_prefix(prefix),
+        filter: DiscoverFilter {
+            accounts: accounts.to_vec(),
+            regions: regions.to_vec(),
+        },
+        since,
+        late_window: args.late_window,
+    };
+    if let Some(bucket) = &args.bucket {
+        let aws = args.aws.options();
+        return Ok(vec![Target {
+            source: None,
+            bucket: connect(runtime, &aws, bucket)?,
+            settings: settings(&args.prefix, &args.accounts, &args.regions),
+        }]);
+    }
+    let configured = store
+        .list_sources()
+        .with_context(|| format!("cannot read the sources of {}", store.name()))?;
+    let chosen: Vec<SourceConfig> = if args.sources.is_empty() {
+        configured.into_iter().map(|s| s.config).collect()
+    } else {
+        let mut chosen = Vec::new();
+        for name in &args.sources {
+            let Some(source) = configured.iter().find(|s| &s.config.name == name) else {
+                return Err(UsageError(format!(
+                    "no source named {name} in {}; see `iota sources list`",
+                    store.name()
+                ))
+                .into());
+            };
+            chosen.push(source.config.clone());
+        }
+        chosen
+    };
+    if chosen.is_empty() {
+        return Err(UsageError(format!(
+            "nothing to poll: pass --bucket, or add a source to {} with `iota sources add NAME --bucket BUCKET`",
+            store.name()
+        ))
+        .into());
+    }
+    chosen
+        .into_iter()
+        .map(|source| {
+            let mut aws = args.aws.options();
+            aws.region = source.region.clone().or(aws.region);
+            aws.assume_role = source.assume_role.clone().or(aws.assume_role);
+            Ok(Target {
+                bucket: connect(runtime, &aws, &source.bucket)?,
+                settings: settings(&source.prefix, &source.accounts, &source.regions),
+                source: Some(source.name),
+            })
+        })
+        .collect()
+}
+
+fn connect(
+    runtime: &tokio::runtime::Runtime,
+    aws: &AwsOptions,
+    bucket: &str,
+) -> anyhow::Result<Arc<TrailBucket>> {
+    let sdk = runtime.block_on(sdk_config(aws)).map_err(UsageError)?;
+    Ok(Arc::new(TrailBucket::new(s3_client(&sdk, aws), bucket)))
+}
+
+/// Records a source's poll for `iota sources show`; a failure is reported, not fatal.
+fn record_poll(
+    store: &dyn StateStore,
+    name: &str,
+    started_at: chrono::DateTime<Utc>,
+    outcome: &anyhow::Result<PollOutcome>,
+) {
+    let report = match outcome {
+        Ok(done) => PollReport {
+            started_at,
+            finished_at: Utc::now(),
+            error: None,
+            objects: done.objects,
+            events: done.events,
+            failed_objects: done.failed_objects,
+            newest_event_time: done.newest_event_time,
+        },
+        Err(err) => PollReport {
+            started_at,
+            finished_at: Utc::now(),
+            error: Some(format!("{err:#}")),
+            objects: 0,
+            events: 0,
+            failed_objects: 0,
+            newest_event_time: None,
+        },
+    };
+    if let Err(err) = store.record_poll(name, &report) {
+        tracing::error!(source = name, "cannot record the poll: {err}");
+    }
+}
+
+/// What a poll did, for the source's health.
+struct PollOutcome {
+    objects: u64,
+    events: u64,
+    failed_objects: u64,
+    newest_event_time: Option<chrono::DateTime<Utc>>,
 }
 
 /// What a poll needs, for the life of the daemon.
 struct Poller<'a> {
     runtime: &'a tokio::runtime::Runtime,
-    bucket: &'a Arc<TrailBucket>,
     store: &'a dyn StateStore,
-    settings: &'a PollSettings,
-    config: &'a PipelineConfig,
+    engine: &'a EngineArgs,
     evaluator: &'a Arc<Evaluator>,
     outputs: &'a [Box<dyn AlertOutput>],
     errors: &'a ErrorReport,
@@ -205,19 +332,20 @@ struct Poller<'a> {
 }
 
 impl Poller<'_> {
-    fn poll(&self, workers: &mut [Worker]) -> anyhow::Result<()> {
+    fn poll(&self, target: &Target, workers: &mut [Worker]) -> anyhow::Result<PollOutcome> {
         let started = Instant::now();
-        let list_requests = self.bucket.list_requests();
+        let list_requests = target.bucket.list_requests();
         let restarts = self.evaluator.restarts();
         let plan = self.runtime.block_on(plan::plan(
-            self.bucket,
+            &target.bucket,
             self.store,
-            self.settings,
+            &target.settings,
             Utc::now(),
         ))?;
-        let listed_with = self.bucket.list_requests() - list_requests;
+        let listed_with = target.bucket.list_requests() - list_requests;
         let counters = Counters::default();
-        let (complete, collector) = self.process(&plan, workers, &counters);
+        let config = pipeline_config(self.engine, &plan::source_name(target.bucket.name()));
+        let (complete, collector) = self.process(target, &config, &plan, workers, &counters);
         if let Some(failure) = collector.failure {
             return Err(failure);
         }
@@ -235,7 +363,8 @@ impl Poller<'_> {
         }
         iota_ops::metrics::poll_finished(started.elapsed(), true);
         tracing::info!(
-            bucket = self.bucket.name(),
+            bucket = target.bucket.name(),
+            source = target.source.as_deref(),
             prefixes = plan.prefixes,
             list_requests = listed_with,
             objects = plan.objects.len(),
@@ -252,17 +381,24 @@ impl Poller<'_> {
             seconds = started.elapsed().as_secs_f64(),
             "poll finished"
         );
-        Ok(())
+        Ok(PollOutcome {
+            objects: tally.objects_ok + tally.objects_partial + tally.objects_failed,
+            events: tally.events,
+            failed_objects: tally.objects_failed,
+            newest_event_time: tally.newest_event_time,
+        })
     }
 
     /// Downloads and processes the plan's objects; false when a shutdown stopped it early.
     fn process(
         &self,
+        target: &Target,
+        config: &PipelineConfig,
         plan: &PollPlan,
         workers: &mut [Worker],
         counters: &Counters,
     ) -> (bool, StoreCollector<'_>) {
-        let bucket_name = self.bucket.name().to_owned();
+        let bucket_name = target.bucket.name().to_owned();
         let source = plan::source_name(&bucket_name);
         let objects = plan
             .objects
@@ -286,7 +422,7 @@ impl Poller<'_> {
         );
         let (tx, mut rx) = tokio::sync::mpsc::channel(self.concurrency);
         let keys: Vec<String> = plan.objects.iter().map(|o| o.key.clone()).collect();
-        let bucket = Arc::clone(self.bucket);
+        let bucket = Arc::clone(&target.bucket);
         let concurrency = self.concurrency;
         let downloads = self.runtime.spawn(async move {
             let mut bodies = futures_util::stream::iter(keys)
@@ -322,7 +458,7 @@ impl Poller<'_> {
         });
         pipeline::run(
             inputs,
-            self.config,
+            config,
             Some(self.evaluator),
             workers,
             counters,
