@@ -181,7 +181,57 @@ fn add_due_retries(
 
 #[cfg(test)]
 mod tests {
+    use iota_state::{CommitUnit, ObjectProgress};
+
     use super::*;
+
+    fn failed_object(store: &dyn StateStore, key: &str) {
+        let unit = CommitUnit {
+            progress: Some(ObjectProgress {
+                source: source_name("trail"),
+                key: key.into(),
+                etag: "e1".into(),
+                size: 10,
+                events: 0,
+                outcome: ObjectOutcome::Failed("AccessDenied".into()),
+            }),
+            ..CommitUnit::default()
+        };
+        store.commit(&unit).unwrap();
+    }
+
+    #[test]
+    fn a_failed_object_of_a_polled_prefix_is_retried_once_its_delay_has_passed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = iota_state::open(dir.path().join("s.db").to_str().unwrap()).unwrap();
+        let trail = TrailPrefix::parse("AWSLogs/111122223333/CloudTrail/us-east-1/").unwrap();
+        let key = "AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/01/x.json.gz";
+        failed_object(store.as_ref(), key);
+        failed_object(
+            store.as_ref(),
+            "AWSLogs/999999999999/CloudTrail/us-east-1/other.json.gz",
+        );
+        let source = source_name("trail");
+
+        let mut now_plan = PollPlan::default();
+        add_due_retries(
+            store.as_ref(),
+            &source,
+            &[trail.clone()],
+            Utc::now(),
+            &mut now_plan,
+        )
+        .unwrap();
+        assert!(now_plan.objects.is_empty(), "not due before a minute");
+
+        let later = Utc::now() + chrono::Duration::minutes(2);
+        let mut later_plan = PollPlan::default();
+        add_due_retries(store.as_ref(), &source, &[trail], later, &mut later_plan).unwrap();
+        let keys: Vec<&str> = later_plan.objects.iter().map(|o| o.key.as_str()).collect();
+        assert_eq!(keys, [key], "only the prefix polled");
+        assert_eq!(later_plan.objects[0].etag, "e1");
+        assert_eq!(later_plan.retries, 1);
+    }
 
     #[test]
     fn retries_back_off_from_a_minute_to_an_hour() {
