@@ -1,6 +1,6 @@
 //! `iota s3-poll` against moto's S3 on loopback, with CloudTrail objects in the real key
 //! layout: the alerts equal those of `iota scan` over the same files, a second poll reads
-//! nothing again, later and out-of-order objects are each read once, a poll's listing cost
+//! nothing again, later (SSE-KMS) and out-of-order objects are each read once, a poll's listing cost
 //! follows prefixes and not objects, a poll killed midway loses and repeats nothing, and the
 //! daemon serves /healthz, /readyz and /metrics and stops on SIGTERM.
 

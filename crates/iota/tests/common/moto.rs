@@ -115,6 +115,44 @@ impl Moto {
         .unwrap_or_else(|e| panic!("cannot put {key}: {e:?}"));
     }
 
+    /// Uploads an object encrypted with SSE-KMS under `kms_key`.
+    pub fn put_kms(&self, bucket: &str, key: &str, body: Vec<u8>, kms_key: &str) {
+        self.block_on(
+            self.s3
+                .put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(ByteStream::from(body))
+                .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::AwsKms)
+                .ssekms_key_id(kms_key)
+                .send(),
+        )
+        .unwrap_or_else(|e| panic!("cannot put {key}: {e:?}"));
+    }
+
+    /// Creates a KMS key (moto's KMS, through its JSON API) and returns its id.
+    pub fn create_kms_key(&self) -> String {
+        use std::io::{Read, Write};
+        let address = self.endpoint.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(address).unwrap();
+        let body = "{}";
+        write!(
+            stream,
+            "POST / HTTP/1.1\r\nhost: {address}\r\nx-amz-target: TrentService.CreateKey\r\n\
+             content-type: application/x-amz-json-1.1\r\n\
+             authorization: AWS4-HMAC-SHA256 Credential=testing/20240101/us-east-1/kms/aws4_request, SignedHeaders=host, Signature=0\r\n\
+             content-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        let json = response.split_once("\r\n\r\n").unwrap().1;
+        let value: serde_json::Value = serde_json::from_str(json)
+            .unwrap_or_else(|e| panic!("CreateKey answered {response}: {e}"));
+        value["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned()
+    }
+
     /// Uploads many objects, `concurrency` at a time.
     pub fn put_many(&self, bucket: &str, objects: Vec<(String, Vec<u8>)>, concurrency: usize) {
         use futures_util::StreamExt;
