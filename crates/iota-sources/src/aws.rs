@@ -67,3 +67,8 @@ pub fn s3_client(config: &SdkConfig, options: &AwsOptions) -> aws_sdk_s3::Client
         .build();
     aws_sdk_s3::Client::from_conf(s3)
 }
+
+/// An SQS client for `config`.
+pub fn sqs_client(config: &SdkConfig) -> aws_sdk_sqs::Client {
+    aws_sdk_sqs::Client::new(config)
+}

@@ -1,0 +1,140 @@
+//! S3 notifications from SQS: where a queue message becomes S3 objects to read.
+//!
+//! - [`notification`]: what a message announces (direct, SNS-wrapped or EventBridge);
+//! - [`Queue`]: receiving with long polling, deleting once the objects are committed, and
+//!   extending the visibility of messages still being processed.
+
+pub mod notification;
+
+use std::time::Duration;
+
+use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sqs::types::MessageSystemAttributeName;
+
+/// One queue.
+pub struct Queue {
+    client: aws_sdk_sqs::Client,
+    url: String,
+}
+
+/// A received message.
+#[derive(Clone, Debug)]
+pub struct Message {
+    pub id: String,
+    /// What deletes it or extends its visibility, for this receipt only.
+    pub receipt_handle: String,
+    pub body: String,
+    /// How many times it has been received, this time included.
+    pub receive_count: u32,
+}
+
+/// A failed SQS request.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} {url}: {message}")]
+pub struct SqsError {
+    pub operation: &'static str,
+    pub url: String,
+    pub message: String,
+}
+
+impl Queue {
+    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
+        Queue {
+            client,
+            url: url.into(),
+        }
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Up to `max` messages, waiting up to `wait` for the first (long polling); each is
+    /// hidden from other consumers for `visibility`.
+    pub async fn receive(
+        &self,
+        max: i32,
+        wait: Duration,
+        visibility: Duration,
+    ) -> Result<Vec<Message>, SqsError> {
+        let output = self
+            .client
+            .receive_message()
+            .queue_url(&self.url)
+            .max_number_of_messages(max)
+            .wait_time_seconds(wait.as_secs() as i32)
+            .visibility_timeout(visibility.as_secs() as i32)
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .send()
+            .await
+            .map_err(|e| self.error("receive from", e))?;
+        Ok(output
+            .messages()
+            .iter()
+            .filter_map(|m| {
+                Some(Message {
+                    id: m.message_id()?.to_owned(),
+                    receipt_handle: m.receipt_handle()?.to_owned(),
+                    body: m.body().unwrap_or_default().to_owned(),
+                    receive_count: m
+                        .attributes()
+                        .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                        .and_then(|c| c.parse().ok())
+                        .unwrap_or(1),
+                })
+            })
+            .collect())
+    }
+
+    pub async fn delete(&self, message: &Message) -> Result<(), SqsError> {
+        self.client
+            .delete_message()
+            .queue_url(&self.url)
+            .receipt_handle(&message.receipt_handle)
+            .send()
+            .await
+            .map_err(|e| self.error("delete a message from", e))?;
+        Ok(())
+    }
+
+    /// Keeps `message` hidden for `visibility` from now.
+    pub async fn extend(&self, message: &Message, visibility: Duration) -> Result<(), SqsError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.url)
+            .receipt_handle(&message.receipt_handle)
+            .visibility_timeout(visibility.as_secs() as i32)
+            .send()
+            .await
+            .map_err(|e| self.error("extend the visibility of a message of", e))?;
+        Ok(())
+    }
+
+    /// Checks that the queue answers (readiness).
+    pub async fn check(&self) -> Result<(), SqsError> {
+        self.client
+            .get_queue_attributes()
+            .queue_url(&self.url)
+            .send()
+            .await
+            .map_err(|e| self.error("read the attributes of", e))?;
+        Ok(())
+    }
+
+    fn error<E, R>(&self, operation: &'static str, err: SdkError<E, R>) -> SqsError
+    where
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
+        let message = match (err.code(), err.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.to_owned(),
+            _ => DisplayErrorContext(&err).to_string(),
+        };
+        SqsError {
+            operation,
+            url: self.url.clone(),
+            message,
+        }
+    }
+}
