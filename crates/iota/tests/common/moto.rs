@@ -15,6 +15,8 @@ pub struct Moto {
     pub endpoint: String,
     runtime: tokio::runtime::Runtime,
     pub s3: aws_sdk_s3::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub sns: aws_sdk_sns::Client,
 }
 
 fn moto_server() -> PathBuf {
@@ -86,11 +88,22 @@ impl Moto {
             .credentials_provider(credentials)
             .build();
         let s3 = aws_sdk_s3::Client::from_conf(config);
+        let shared = runtime.block_on(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new("us-east-1"))
+                .endpoint_url(&endpoint)
+                .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+                    "testing", "testing", None, None, "tests",
+                ))
+                .load(),
+        );
         Some(Moto {
             child,
             endpoint,
             runtime,
             s3,
+            sqs: aws_sdk_sqs::Client::new(&shared),
+            sns: aws_sdk_sns::Client::new(&shared),
         })
     }
 
@@ -194,6 +207,123 @@ impl Moto {
         let count = objects.len();
         self.put_many(bucket, objects, 8);
         count
+    }
+
+    /// Creates a queue; returns its URL and ARN.
+    pub fn create_queue(&self, name: &str) -> (String, String) {
+        let url = self
+            .block_on(self.sqs.create_queue().queue_name(name).send())
+            .unwrap()
+            .queue_url()
+            .unwrap()
+            .to_owned();
+        (url.clone(), self.queue_arn(&url))
+    }
+
+    pub fn queue_arn(&self, url: &str) -> String {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        let attributes = self
+            .block_on(
+                self.sqs
+                    .get_queue_attributes()
+                    .queue_url(url)
+                    .attribute_names(QueueAttributeName::QueueArn)
+                    .send(),
+            )
+            .unwrap();
+        attributes.attributes().unwrap()[&QueueAttributeName::QueueArn].clone()
+    }
+
+    /// Messages in the queue, visible or not.
+    pub fn queue_depth(&self, url: &str) -> u64 {
+        use aws_sdk_sqs::types::QueueAttributeName;
+        let attributes = self
+            .block_on(
+                self.sqs
+                    .get_queue_attributes()
+                    .queue_url(url)
+                    .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+                    .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                    .send(),
+            )
+            .unwrap();
+        attributes
+            .attributes()
+            .unwrap()
+            .values()
+            .map(|v| v.parse::<u64>().unwrap())
+            .sum()
+    }
+
+    pub fn send_message(&self, url: &str, body: &str) {
+        self.block_on(
+            self.sqs
+                .send_message()
+                .queue_url(url)
+                .message_body(body)
+                .send(),
+        )
+        .unwrap();
+    }
+
+    /// The real chain: `bucket`'s object-created notifications go to an SNS topic that the
+    /// queue `queue_arn` subscribes to.
+    pub fn notify_through_sns(&self, bucket: &str, topic: &str, queue_arn: &str) {
+        use aws_sdk_s3::types::{Event, NotificationConfiguration, TopicConfiguration};
+        let topic_arn = self
+            .block_on(self.sns.create_topic().name(topic).send())
+            .unwrap()
+            .topic_arn()
+            .unwrap()
+            .to_owned();
+        self.block_on(
+            self.sns
+                .subscribe()
+                .topic_arn(&topic_arn)
+                .protocol("sqs")
+                .endpoint(queue_arn)
+                .send(),
+        )
+        .unwrap();
+        let configuration = NotificationConfiguration::builder()
+            .topic_configurations(
+                TopicConfiguration::builder()
+                    .topic_arn(topic_arn)
+                    .events(Event::S3ObjectCreated)
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        self.block_on(
+            self.s3
+                .put_bucket_notification_configuration()
+                .bucket(bucket)
+                .notification_configuration(configuration)
+                .send(),
+        )
+        .unwrap();
+    }
+
+    /// `bucket`'s object-created notifications go straight to the queue `queue_arn`.
+    pub fn notify_queue(&self, bucket: &str, queue_arn: &str) {
+        use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
+        let configuration = NotificationConfiguration::builder()
+            .queue_configurations(
+                QueueConfiguration::builder()
+                    .queue_arn(queue_arn)
+                    .events(Event::S3ObjectCreated)
+                    .build()
+                    .unwrap(),
+            )
+            .build();
+        self.block_on(
+            self.s3
+                .put_bucket_notification_configuration()
+                .bucket(bucket)
+                .notification_configuration(configuration)
+                .send(),
+        )
+        .unwrap();
     }
 
     /// Stops the server (to make S3 unreachable).

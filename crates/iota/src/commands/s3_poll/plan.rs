@@ -217,7 +217,7 @@ mod tests {
         add_due_retries(
             store.as_ref(),
             &source,
-            &[trail.clone()],
+            std::slice::from_ref(&trail),
             Utc::now(),
             &mut now_plan,
         )
