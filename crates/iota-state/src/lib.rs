@@ -57,6 +57,7 @@ mod commit;
 mod error;
 mod history;
 mod kv;
+mod leases;
 mod migrations;
 mod outbox;
 mod postgres;
@@ -254,4 +255,18 @@ pub trait StateStore: Send + Sync {
     /// ones; a success sets the last success to `report.finished_at` (a failure leaves it);
     /// objects and events add up; the newest event time only moves forward.
     fn record_poll(&self, name: &str, report: &PollReport) -> Result<(), StoreError>;
+
+    /// Takes or renews the lease `name` for `holder` until `now + ttl`: true when `holder`
+    /// has it (it was free, expired, or already `holder`'s), false while another holder's
+    /// lease runs. One job among replicas (e.g. the s3-poll lister) runs under it.
+    fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives the lease `name` up if `holder` has it.
+    fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
 }

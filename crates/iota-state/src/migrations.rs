@@ -23,6 +23,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "sources",
         sql: include_str!("../migrations/sqlite/0002_sources.sql"),
     },
+    Migration {
+        version: 3,
+        name: "leases",
+        sql: include_str!("../migrations/sqlite/0003_leases.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -35,6 +40,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "sources",
         sql: include_str!("../migrations/postgres/0002_sources.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "leases",
+        sql: include_str!("../migrations/postgres/0003_leases.sql"),
     },
 ];
 

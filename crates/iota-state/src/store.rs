@@ -16,7 +16,7 @@ use crate::types::{
     ObjectRecord, OutboxStatus, PollReport, PruneReport, RetryTarget, RuleErrorQuery, SourceConfig,
     SourceRecord,
 };
-use crate::{commit, history, kv, outbox, sources, StateStore, StoreError};
+use crate::{commit, history, kv, leases, outbox, sources, StateStore, StoreError};
 
 /// Whether a transaction writes. On SQLite a writing transaction takes the database's write
 /// lock when it begins, so that it never has to upgrade a read lock (which can fail with
@@ -276,6 +276,24 @@ impl<B: Backend> StateStore for Store<B> {
     fn record_poll(&self, name: &str, report: &PollReport) -> Result<(), StoreError> {
         self.run("record a poll", Access::Write, |tx| {
             sources::record_poll(tx, name, report)
+        })
+    }
+
+    fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: std::time::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.run("take a lease", Access::Write, |tx| {
+            leases::acquire(tx, name, holder, ttl, now)
+        })
+    }
+
+    fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        self.run("release a lease", Access::Write, |tx| {
+            leases::release(tx, name, holder)
         })
     }
 }

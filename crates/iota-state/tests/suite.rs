@@ -92,6 +92,8 @@ on_both_backends!(
     removing_a_source_keeps_its_processed_objects,
     polls_update_the_health,
     a_version_1_store_is_migrated,
+    a_lease_has_one_holder_until_it_expires_or_is_released,
+    concurrent_takers_of_a_free_lease_get_it_once,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -180,12 +182,12 @@ fn migrations_are_applied_once(fx: &StoreFixture) {
         a.join().unwrap();
         b.join().unwrap();
     });
-    assert_eq!(schema_versions(fx), vec![1, 2]);
+    assert_eq!(schema_versions(fx), vec![1, 2, 3]);
     let store = fx.open();
     commit(&*store, matches("R", "d", 1));
     drop(store);
     let store = fx.open();
-    assert_eq!(schema_versions(fx), vec![1, 2]);
+    assert_eq!(schema_versions(fx), vec![1, 2, 3]);
     assert_eq!(store.list_alerts(&AlertQuery::default()).unwrap().len(), 1);
     store.ping().unwrap();
 }
@@ -1317,7 +1319,7 @@ fn a_version_1_store_is_migrated(fx: &StoreFixture) {
     create_version_1_store(fx);
     assert_eq!(schema_versions(fx), vec![1]);
     let store = fx.open();
-    assert_eq!(schema_versions(fx), vec![1, 2]);
+    assert_eq!(schema_versions(fx), vec![1, 2, 3]);
     let failed = store.list_objects("s3://org-trail-logs", true).unwrap();
     assert_eq!(failed.len(), 1);
     assert_eq!(
@@ -1334,7 +1336,7 @@ fn a_version_1_store_is_migrated(fx: &StoreFixture) {
     drop(store);
     // Opened again: nothing left to apply.
     drop(fx.open());
-    assert_eq!(schema_versions(fx), vec![1, 2]);
+    assert_eq!(schema_versions(fx), vec![1, 2, 3]);
 }
 
 /// Both dialects' migrations create the same tables and columns.
@@ -1348,4 +1350,54 @@ fn schema_is_the_same_on_both_backends() {
     let (lite_columns, pg_columns) = (columns(&lite), columns(&pg));
     assert!(lite_columns.len() > 50);
     assert_eq!(lite_columns, pg_columns);
+}
+
+fn a_lease_has_one_holder_until_it_expires_or_is_released(fx: &StoreFixture) {
+    let store = fx.open();
+    let ttl = Duration::from_secs(30);
+    let now = t0();
+    assert!(store.acquire_lease("lister", "a", ttl, now).unwrap());
+    assert!(
+        !store.acquire_lease("lister", "b", ttl, now).unwrap(),
+        "a holds it"
+    );
+    // a renews; b still cannot take it before the renewed expiry.
+    let later = now + chrono::Duration::seconds(20);
+    assert!(store.acquire_lease("lister", "a", ttl, later).unwrap());
+    let after_first_expiry = now + chrono::Duration::seconds(40);
+    assert!(!store
+        .acquire_lease("lister", "b", ttl, after_first_expiry)
+        .unwrap());
+    // a stops renewing: b takes it once the renewed lease has expired.
+    let expired = later + chrono::Duration::seconds(30);
+    assert!(store.acquire_lease("lister", "b", ttl, expired).unwrap());
+    assert!(!store.acquire_lease("lister", "a", ttl, expired).unwrap());
+    // Other names are independent; a release frees the lease at once.
+    assert!(store.acquire_lease("other", "a", ttl, expired).unwrap());
+    store.release_lease("lister", "a").unwrap(); // not a's: no effect
+    assert!(!store.acquire_lease("lister", "a", ttl, expired).unwrap());
+    store.release_lease("lister", "b").unwrap();
+    assert!(store.acquire_lease("lister", "a", ttl, expired).unwrap());
+}
+
+fn concurrent_takers_of_a_free_lease_get_it_once(fx: &StoreFixture) {
+    let ttl = Duration::from_secs(30);
+    for round in 0..5 {
+        let name = format!("lease-{round}");
+        let winners: usize = thread::scope(|s| {
+            let takers: Vec<_> = (0..4)
+                .map(|i| {
+                    let name = &name;
+                    s.spawn(move || {
+                        let store = fx.open();
+                        store
+                            .acquire_lease(name, &format!("holder-{i}"), ttl, t0())
+                            .unwrap() as usize
+                    })
+                })
+                .collect();
+            takers.into_iter().map(|t| t.join().unwrap()).sum()
+        });
+        assert_eq!(winners, 1, "round {round}");
+    }
 }
