@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod committer;
 mod config;
+mod daemon;
 mod delivery;
 mod logging;
 mod pipeline;
@@ -35,6 +36,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => commands::scan::run(args, json_reports),
         Command::S3Poll(args) => commands::s3_poll::run(*args),
+        Command::Watch(args) => commands::watch::run(*args),
         Command::Rules(RulesCommand::Test(args)) => commands::rules::test::run(args),
         Command::Rules(RulesCommand::List(args)) => commands::rules::list::run(args),
         Command::Rules(RulesCommand::Validate(args)) => commands::rules::validate::run(args),

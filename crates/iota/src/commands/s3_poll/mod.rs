@@ -2,7 +2,8 @@
 //! plans what to read ([`plan`]), downloads those objects with bounded concurrency while the
 //! pipeline decodes and evaluates them, commits each object's results with its
 //! processed-object record ([`crate::committer`]), then moves the listing cursors and sends
-//! the alerts from the outbox. Between polls, deliveries that come due are sent.
+//! the alerts from the outbox. Between polls, deliveries that come due are sent
+//! ([`crate::daemon`], which `iota watch` shares).
 //!
 //! On SIGTERM or SIGINT no further object is started; those in flight are finished and
 //! committed, the outbox is given what is left of `--shutdown-timeout`, and the process
@@ -11,13 +12,13 @@
 mod plan;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 use chrono::Utc;
 use futures_util::StreamExt;
 
-use iota_ops::{OpsServer, Readiness, Shutdown};
+use iota_ops::{Readiness, Shutdown};
 use iota_outputs::AlertOutput;
 use iota_rules::{Evaluator, Worker};
 use iota_sources::aws::{s3_client, sdk_config};
@@ -28,27 +29,22 @@ use iota_state::StateStore;
 
 use crate::cli::S3PollArgs;
 use crate::committer::{StoreCollector, TrackedObject};
-use crate::config::open_outputs;
-use crate::delivery::Deliverer;
+use crate::daemon::{Daemon, DaemonSettings, Round};
 use crate::pipeline::{self, Counters, PipelineConfig};
 use crate::report::ErrorReport;
 use crate::rule_engine::{pipeline_config, start_engine};
-use crate::state_store::{self, IfMissing};
 use crate::UsageError;
 
 use plan::{PollPlan, PollSettings};
 
-/// Ceiling of the wait between two attempts of one delivery.
-const DAEMON_MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
-
-/// How often deliveries that came due are sent while waiting for the next poll.
-const DELIVERY_TICK: Duration = Duration::from_secs(5);
-
 pub fn run(args: S3PollArgs) -> anyhow::Result<u8> {
-    let shutdown = Shutdown::install()?;
-    let outputs = open_outputs(args.engine.config.as_deref(), &args.engine.outputs)?;
-    let errors = ErrorReport::new(args.engine.errors_out.as_deref())?;
-    let store: Arc<dyn StateStore> = Arc::from(state_store::open(&args.state, IfMissing::Create)?);
+    let daemon = Daemon::open(&DaemonSettings {
+        state: &args.state,
+        engine: &args.engine,
+        alert_retention: args.alert_retention,
+        ops: &args.ops,
+        once: args.once,
+    })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("s3")
@@ -59,12 +55,8 @@ pub fn run(args: S3PollArgs) -> anyhow::Result<u8> {
     let sdk = runtime.block_on(sdk_config(&aws)).map_err(UsageError)?;
     let bucket = Arc::new(TrailBucket::new(s3_client(&sdk, &aws), &args.bucket));
 
-    let server = if args.once {
-        None
-    } else {
-        Some(start_ops_server(&args, &store, &bucket, &runtime)?)
-    };
-    let (evaluator, mut workers) = start_engine(&args.engine, Some(&store), &errors)?;
+    let server = daemon.serve(bucket_readiness(&bucket, &runtime))?;
+    let (evaluator, mut workers) = start_engine(&args.engine, Some(&daemon.store), &daemon.errors)?;
     let config = pipeline_config(&args.engine, &plan::source_name(&args.bucket));
     let settings = PollSettings {
         prefix: normalized_prefix(&args.prefix),
@@ -80,36 +72,33 @@ pub fn run(args: S3PollArgs) -> anyhow::Result<u8> {
     let poller = Poller {
         runtime: &runtime,
         bucket: &bucket,
-        store: store.as_ref(),
+        store: daemon.store.as_ref(),
         settings: &settings,
         config: &config,
         evaluator: &evaluator,
-        outputs: &outputs,
-        errors: &errors,
+        outputs: &daemon.outputs,
+        errors: &daemon.errors,
         concurrency: usize::from(args.download_concurrency),
-        shutdown: &shutdown,
+        shutdown: &daemon.shutdown,
     };
-    let deliverer = Deliverer::new(store.as_ref(), &outputs, DAEMON_MAX_BACKOFF);
     let mut failed_polls = 0u64;
     loop {
-        let started = Instant::now();
-        match poller.poll(&mut workers) {
+        let round = daemon.round(&evaluator);
+        match poller.poll(&mut workers, &round) {
             Ok(()) => failed_polls = 0,
             Err(err) => {
                 failed_polls += 1;
-                iota_ops::metrics::poll_finished(started.elapsed(), false);
+                round.failed();
                 tracing::error!(bucket = %args.bucket, "poll failed (retried at the next poll): {err:#}");
                 if args.once {
                     return Err(err);
                 }
             }
         }
-        if args.once {
-            let report = Deliverer::new(store.as_ref(), &outputs, SCAN_MAX_BACKOFF).drain()?;
-            log_deliveries(&report);
+        if args.once || daemon.shutdown.is_requested() {
             break;
         }
-        prune(store.as_ref(), args.alert_retention);
+        daemon.prune();
         // A failing bucket or store is polled again sooner than the interval, but not in a loop.
         let interval = if failed_polls > 0 {
             args.poll_interval
@@ -117,46 +106,16 @@ pub fn run(args: S3PollArgs) -> anyhow::Result<u8> {
         } else {
             args.poll_interval
         };
-        let next_poll = started + interval;
-        while !shutdown.is_requested() {
-            if let Err(err) = deliverer.send_due().map(|r| log_deliveries(&r)) {
-                tracing::error!("cannot deliver alerts: {err:#}");
-            }
-            let left = next_poll.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            shutdown.sleep(left.min(DELIVERY_TICK));
-        }
-        if shutdown.is_requested() {
+        daemon.idle_until(round.started() + interval, &|left| {
+            daemon.shutdown.sleep(left)
+        });
+        if daemon.shutdown.is_requested() {
             break;
         }
     }
-    if shutdown.is_requested() {
-        let deadline = shutdown.deadline(args.ops.shutdown_timeout);
-        tracing::info!("shutting down: sending due alerts");
-        match deliverer.send_due_until(deadline.at()) {
-            Ok(report) => log_deliveries(&report),
-            Err(err) => tracing::error!("cannot deliver alerts: {err:#}"),
-        }
-    }
+    daemon.finish()?;
     drop(server);
     Ok(0)
-}
-
-/// Ceiling of the wait between two attempts of one delivery with `--once`, which waits for
-/// its deliveries.
-const SCAN_MAX_BACKOFF: Duration = Duration::from_secs(10);
-
-fn log_deliveries(report: &crate::delivery::DrainReport) {
-    if report.sent + report.retried + report.failed > 0 {
-        tracing::info!(
-            sent = report.sent,
-            retried = report.retried,
-            failed = report.failed,
-            "outbox delivered"
-        );
-    }
 }
 
 /// `AWSLogs` and `AWSLogs/` mean the same; the empty prefix is the whole bucket.
@@ -169,25 +128,13 @@ fn normalized_prefix(prefix: &str) -> String {
     }
 }
 
-fn start_ops_server(
-    args: &S3PollArgs,
-    store: &Arc<dyn StateStore>,
-    bucket: &Arc<TrailBucket>,
-    runtime: &tokio::runtime::Runtime,
-) -> anyhow::Result<OpsServer> {
-    let store_check = Arc::clone(store);
-    let bucket_check = Arc::clone(bucket);
+/// `/readyz`'s check of the bucket.
+fn bucket_readiness(bucket: &Arc<TrailBucket>, runtime: &tokio::runtime::Runtime) -> Readiness {
+    let bucket = Arc::clone(bucket);
     let handle = runtime.handle().clone();
-    let readiness = Readiness::new()
-        .check("state store", move || {
-            store_check.ping().map_err(|e| e.to_string())
-        })
-        .check("s3", move || {
-            handle
-                .block_on(bucket_check.check())
-                .map_err(|e| e.to_string())
-        });
-    Ok(OpsServer::start(args.ops.listen, readiness)?)
+    Readiness::new().check("s3", move || {
+        handle.block_on(bucket.check()).map_err(|e| e.to_string())
+    })
 }
 
 /// What a poll needs, for the life of the daemon.
@@ -205,10 +152,8 @@ struct Poller<'a> {
 }
 
 impl Poller<'_> {
-    fn poll(&self, workers: &mut [Worker]) -> anyhow::Result<()> {
-        let started = Instant::now();
+    fn poll(&self, workers: &mut [Worker], round: &Round<'_>) -> anyhow::Result<()> {
         let list_requests = self.bucket.list_requests();
-        let restarts = self.evaluator.restarts();
         let plan = self.runtime.block_on(plan::plan(
             self.bucket,
             self.store,
@@ -225,15 +170,7 @@ impl Poller<'_> {
             plan::save_cursors(self.store, &plan)?;
         }
         let tally = collector.tally;
-        iota_ops::metrics::bytes_read(Counters::get(&counters.bytes));
-        iota_ops::metrics::malformed_events(Counters::get(&counters.malformed));
-        for _ in restarts..self.evaluator.restarts() {
-            iota_ops::metrics::worker_restarted();
-        }
-        if let Some(newest) = tally.newest_event_time {
-            iota_ops::metrics::set_processing_lag(newest);
-        }
-        iota_ops::metrics::poll_finished(started.elapsed(), true);
+        round.succeeded(&counters, &tally);
         tracing::info!(
             bucket = self.bucket.name(),
             prefixes = plan.prefixes,
@@ -249,7 +186,7 @@ impl Poller<'_> {
             matches = tally.matches,
             alerts = tally.alerts,
             complete,
-            seconds = started.elapsed().as_secs_f64(),
+            seconds = round.started().elapsed().as_secs_f64(),
             "poll finished"
         );
         Ok(())
@@ -330,14 +267,5 @@ impl Poller<'_> {
         );
         downloads.abort();
         (fed == plan.objects.len(), collector)
-    }
-}
-
-/// Applies the retention; a failure is reported and does not stop the daemon.
-fn prune(store: &dyn StateStore, retention: Duration) {
-    let now = Utc::now();
-    let older_than = now - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
-    if let Err(err) = store.prune(older_than, now) {
-        tracing::error!("cannot apply --alert-retention: {err}");
     }
 }
