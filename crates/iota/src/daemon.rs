@@ -8,7 +8,7 @@
 //! - [`Daemon::round`]: the metrics of one round ([`Round`]);
 //! - [`Daemon::idle_until`]: the wait between rounds, during which the deliveries that come
 //!   due are sent;
-//! - [`Daemon::prune`]: `--alert-retention`;
+//! - [`Daemon::prune`] applies `--alert-retention`;
 //! - [`Daemon::finish`]: the end of the run. After a shutdown request the outbox gets what is
 //!   left of `--shutdown-timeout` (the rest waits for the next run); `--once` waits for its
 //!   deliveries.
