@@ -53,6 +53,10 @@ struct Pending {
     version: Version,
     /// When this version was first seen.
     since: Instant,
+    /// Seen in another version before: only the daemon's observation says when it is
+    /// complete, so that a file changing under an old modification time is not looked at
+    /// again and again.
+    changed: bool,
 }
 
 pub struct Tree {
@@ -90,7 +94,8 @@ impl Tree {
         self.walk(&root, now, &mut seen);
         self.pending.retain(|path, _| seen.contains(path));
         self.done.retain(|path, _| seen.contains(path));
-        self.new_dirs.clear();
+        // New directories are still listed when due: this listing may have come before the
+        // watch on them.
     }
 
     /// Looks at `path` again after a notification about it: a file is seen in its current
@@ -147,13 +152,7 @@ impl Tree {
                         complete.push(Complete { path, version });
                     } else {
                         // Changed without a notification: its wait starts again.
-                        self.pending.insert(
-                            path,
-                            Pending {
-                                version,
-                                since: now,
-                            },
-                        );
+                        self.observe(path, version, now);
                     }
                 }
                 _ => {
@@ -187,10 +186,14 @@ impl Tree {
     }
 
     /// When `pending` is complete: `--settle` after its version was first seen, or after its
-    /// modification time if that comes first. A modification time in the future (a skewed
-    /// clock on a network file system) leaves the observation alone.
+    /// modification time if that comes first for a file not seen changing. A modification
+    /// time in the future (a skewed clock on a network file system) leaves the observation
+    /// alone.
     fn complete_at(&self, pending: &Pending, now: Instant, wall: SystemTime) -> Instant {
         let observed = pending.since + self.settle;
+        if pending.changed {
+            return observed;
+        }
         let by_mtime = pending
             .version
             .modified
@@ -233,6 +236,7 @@ impl Tree {
 
     fn observe(&mut self, path: PathBuf, version: Version, now: Instant) {
         if self.done.get(&path) == Some(&version) {
+            self.pending.remove(&path);
             return;
         }
         match self.pending.get_mut(&path) {
@@ -241,6 +245,7 @@ impl Tree {
                 *pending = Pending {
                     version,
                     since: now,
+                    changed: true,
                 }
             }
             None => {
@@ -249,6 +254,7 @@ impl Tree {
                     Pending {
                         version,
                         since: now,
+                        changed: false,
                     },
                 );
             }
@@ -409,6 +415,22 @@ mod tests {
         let again = tree.take_complete(now + 3 * SETTLE, wall + 2 * SETTLE);
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].version.size, 11);
+    }
+
+    #[test]
+    fn a_file_changing_under_an_old_modification_time_waits_for_the_observation() {
+        let (_dir, root, mut tree) = tree();
+        let file = root.join("f.json");
+        let old = SystemTime::now() - Duration::from_secs(3600);
+        write(&file, b"one");
+        set_modified(&file, old);
+        let now = Instant::now();
+        tree.notice(&file, false, now);
+        write(&file, b"one and two");
+        set_modified(&file, old);
+        assert!(tree.take_complete(now, SystemTime::now()).is_empty());
+        assert_eq!(tree.next_due(now, SystemTime::now()), Some(now + SETTLE));
+        assert_eq!(tree.take_complete(now + SETTLE, SystemTime::now()).len(), 1);
     }
 
     #[test]
