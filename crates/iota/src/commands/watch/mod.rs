@@ -97,6 +97,9 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
             .next_due(Instant::now(), SystemTime::now())
             .map_or(next_rescan, |due| due.min(next_rescan));
         daemon.idle_until(next, &|left| notices.wait(left));
+        if daemon.shutdown.is_requested() {
+            break;
+        }
     }
     daemon.finish()?;
     drop(server);
