@@ -75,6 +75,39 @@ pub enum Command {
     )]
     S3Poll(Box<S3PollArgs>),
 
+    /// Follow a local directory tree and run the rules over each log file that lands in it
+    /// (daemon; --once for cron).
+    #[command(
+        long_about = "Follow a local directory tree that a log shipper writes CloudTrail logs \
+        to (e.g. events/<account>/<region>/<date>/*.jsonl, or a copy of a trail's \
+        AWSLogs/.../*.json.gz) and run the rules over each file that lands in it, once: a \
+        daemon, or one pass with --once.\n\n\
+        The tree is followed recursively, directories created later included, with the \
+        operating system's file-system notifications (inotify on Linux), plus a full listing \
+        every --rescan-interval, which finds the files present at start and whatever \
+        notifications miss (network file systems, a full notification queue, a watch limit \
+        reached). Files are read as `iota scan` reads them: CloudTrail Records files, JSON \
+        lines or JSON arrays, gzip or plain.\n\n\
+        A file is read once it is complete: when neither its size nor its modification time \
+        has changed for --settle. A writer that pauses longer than that in the middle of a \
+        file gets it read early (and read again, whole, once it changes), so shippers should \
+        write each file under a temporary name and rename it when done where they can: names \
+        starting with `.` (files and directories) and names ending in `.tmp`, `.part` or `~` \
+        are ignored.\n\n\
+        Each file's alerts, rule errors and processed-file record (its canonical path, size \
+        and modification time, as `iota scan --state` records it) are committed together to \
+        the --state store: a restart never reads a committed file again, nor skips one that \
+        was not committed. A file that changes after it was committed is a new file and is \
+        read again, whole. A file that cannot be opened is tried again after the next \
+        rescan.\n\n\
+        The daemon serves /healthz, /readyz (the state store and the directory) and /metrics \
+        on --listen, sends the alerts from the store's outbox between batches, and on SIGTERM \
+        or SIGINT finishes the files in flight, sends what is due within --shutdown-timeout \
+        and exits 0. With --once it reads the files complete now (those still being written \
+        are left for the next run), delivers their alerts and exits."
+    )]
+    Watch(Box<WatchArgs>),
+
     /// Rule tooling: run rule tests, list rules, validate a rule pack.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -472,6 +505,54 @@ pub struct S3PollArgs {
 
     #[command(flatten)]
     pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub ops: iota_ops::OpsArgs,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The directory to follow, recursively.
+    #[arg(value_name = "DIR", env = "IOTA_WATCH_DIR")]
+    pub dir: PathBuf,
+
+    /// How long a file's size and modification time must stay unchanged before it is read.
+    #[arg(long, value_name = "DURATION", env = "IOTA_SETTLE", default_value = "2s",
+          value_parser = humantime::parse_duration)]
+    pub settle: Duration,
+
+    /// Time between two full listings of the directory, which find what file-system
+    /// notifications missed.
+    #[arg(long, value_name = "DURATION", env = "IOTA_RESCAN_INTERVAL", default_value = "1m",
+          value_parser = humantime::parse_duration)]
+    pub rescan_interval: Duration,
+
+    /// Read the files complete now, deliver the alerts and exit (for cron).
+    #[arg(long)]
+    pub once: bool,
+
+    /// The state store: a SQLite file (created if missing) or a postgres:// URL.
+    #[arg(
+        long,
+        value_name = "FILE|URL",
+        env = "IOTA_STATE",
+        hide_env_values = true
+    )]
+    pub state: String,
+
+    /// Delete alert history not updated for this long (checked after each full listing;
+    /// alerts with a delivery still pending are kept).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "IOTA_ALERT_RETENTION",
+        default_value = "90d",
+        value_parser = humantime::parse_duration
+    )]
+    pub alert_retention: Duration,
 
     #[command(flatten)]
     pub ops: iota_ops::OpsArgs,

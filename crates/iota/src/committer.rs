@@ -2,15 +2,19 @@
 //! been evaluated, its matches, rule errors and progress (the processed-object record) go into
 //! the store in one transaction, and the alerts they create wait in the store's outbox. Shared
 //! by `iota scan --state` and the daemons, which differ only in how they name their inputs
-//! ([`TrackedObject`]).
+//! ([`TrackedObject`]; local files by [`local_object`], the same for `iota scan` and
+//! `iota watch`).
 
 use std::collections::HashMap;
+use std::time::UNIX_EPOCH;
 
+use anyhow::Context;
 use chrono::{DateTime, Utc};
 
 use iota_alerts::{RuleErrorRecord, RuleMatch, SourceRef};
 use iota_outputs::{routes, AlertOutput};
 use iota_rules::{BatchResults, Rule, RuleSet};
+use iota_sources::Input;
 use iota_state::{
     CommitOutcome, CommitUnit, MatchRecord, ObjectOutcome, ObjectProgress, StateStore,
 };
@@ -29,6 +33,72 @@ pub struct TrackedObject {
     pub size: u64,
     /// The bucket of an S3 object, for the alerts' `source` field.
     pub bucket: Option<String>,
+}
+
+/// `ObjectProgress::source` of local files in the state store.
+pub const LOCAL_SOURCE: &str = "local";
+
+/// A local file as the state store knows it: its canonical path (so that runs from other
+/// working directories, or over a symlink, agree), and size and modification time as its
+/// etag, so that a file changed since it was committed is a new object and is read again.
+/// `None` for inputs that are not files (stdin).
+pub fn local_object(input: &Input) -> anyhow::Result<Option<TrackedObject>> {
+    let Input::File { path, .. } = input else {
+        return Ok(None);
+    };
+    let canonical = std::fs::canonicalize(path)
+        .with_context(|| format!("cannot resolve {}", path.display()))?;
+    let metadata = std::fs::metadata(&canonical)
+        .with_context(|| format!("cannot read the metadata of {}", path.display()))?;
+    let modified = metadata
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    Ok(Some(TrackedObject {
+        source: LOCAL_SOURCE.into(),
+        key: canonical.to_string_lossy().into_owned(),
+        etag: format!("{}-{modified}", metadata.len()),
+        size: metadata.len(),
+        bucket: None,
+    }))
+}
+
+/// Local inputs split by whether an earlier run committed them ([`skip_committed`]).
+pub struct Uncommitted {
+    /// The inputs to read, in the order given.
+    pub inputs: Vec<Input>,
+    /// The store's name of each of `inputs`, by position (for [`StoreCollector::new`]).
+    pub objects: Vec<Option<TrackedObject>>,
+    /// The inputs committed already, not to be read again.
+    pub committed: Vec<Input>,
+}
+
+/// Drops the inputs an earlier run committed to `store` (a failed attempt does not count: it
+/// is read again).
+pub fn skip_committed(store: &dyn StateStore, inputs: Vec<Input>) -> anyhow::Result<Uncommitted> {
+    let mut split = Uncommitted {
+        inputs: Vec::with_capacity(inputs.len()),
+        objects: Vec::with_capacity(inputs.len()),
+        committed: Vec::new(),
+    };
+    for input in inputs {
+        // An input that vanished since it was listed is reported when it is opened.
+        let object = local_object(&input).unwrap_or(None);
+        if let Some(object) = &object {
+            let record = store
+                .object_state(LOCAL_SOURCE, &object.key, &object.etag)
+                .with_context(|| format!("cannot read the state store {}", store.name()))?;
+            if record.is_some_and(|r| !matches!(r.outcome, ObjectOutcome::Failed(_))) {
+                tracing::debug!(input = %object.key, "committed by an earlier run; skipped");
+                split.committed.push(input);
+                continue;
+            }
+        }
+        split.inputs.push(input);
+        split.objects.push(object);
+    }
+    Ok(split)
 }
 
 /// What the commits of a run added up to.

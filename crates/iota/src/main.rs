@@ -7,11 +7,13 @@ mod cli;
 mod commands;
 mod committer;
 mod config;
+mod daemon;
 mod delivery;
 mod logging;
 mod pipeline;
 mod report;
 mod rule_engine;
+mod s3_objects;
 mod state_store;
 mod terminal;
 
@@ -44,6 +46,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => commands::scan::run(args, json_reports),
         Command::S3Poll(args) => commands::s3_poll::run(*args),
+        Command::Watch(args) => commands::watch::run(*args),
         Command::Rules(RulesCommand::Test(args)) => commands::rules::test::run(args),
         Command::Rules(RulesCommand::List(args)) => commands::rules::list::run(args),
         Command::Rules(RulesCommand::Validate(args)) => commands::rules::validate::run(args),

@@ -1,9 +1,11 @@
 //! Opening the state store named by `--state` (a SQLite file or a PostgreSQL URL), with errors
-//! that say what to check and never show a password.
+//! that say what to check and never show a password; applying `--alert-retention` to it.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 
 use iota_state::StateStore;
 
@@ -33,4 +35,19 @@ pub fn open(location: &str, if_missing: IfMissing) -> anyhow::Result<Box<dyn Sta
              directory exists and that the file is readable and writable by you"
         }
     })
+}
+
+/// Applies the retention: history not updated for `retention` is deleted. A failure is
+/// reported and does not stop the run, whose results are committed already.
+pub fn prune(store: &dyn StateStore, retention: Duration) {
+    let now = Utc::now();
+    // A retention too long to subtract keeps everything.
+    let older_than = chrono::Duration::from_std(retention)
+        .ok()
+        .and_then(|retention| now.checked_sub_signed(retention))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC);
+    match store.prune(older_than, now) {
+        Ok(report) => tracing::debug!(?report, "retention applied"),
+        Err(err) => tracing::error!("cannot apply --alert-retention: {err}"),
+    }
 }

@@ -9,11 +9,12 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use common::daemon::{free_addr, http_get, wait_until, webhook_config};
 use common::moto::{Moto, AWS_ENV};
 use common::receiver::Receiver;
 use common::*;
@@ -266,20 +267,6 @@ fn a_steady_poll_lists_per_prefix_not_per_object() {
     }
 }
 
-/// Writes the iota config with a webhook output to `receiver`.
-fn webhook_config(dir: &Path, receiver: &Receiver) -> PathBuf {
-    let config = dir.join("iota.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[[outputs]]\nkind = \"webhook\"\ntarget = \"{}\"\ntimeout = \"1s\"\n",
-            receiver.url
-        ),
-    )
-    .unwrap();
-    config
-}
-
 #[test]
 fn polls_killed_midway_end_with_each_object_committed_and_each_alert_delivered_once() {
     let Some(moto) = Moto::start("polls_killed_midway") else {
@@ -422,39 +409,6 @@ fn killed_round(
     kills
 }
 
-fn wait_until(child: &mut Child, deadline: Instant) -> Option<std::process::ExitStatus> {
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return Some(status);
-        }
-        if Instant::now() >= deadline {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn http_get(addr: &str, path: &str) -> (u16, String) {
-    use std::io::Write;
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
-
 #[test]
 fn the_daemon_serves_health_readiness_and_metrics_and_stops_on_sigterm() {
     let Some(mut moto) = Moto::start("the_daemon_serves_health_readiness_and_metrics") else {
@@ -464,12 +418,7 @@ fn the_daemon_serves_health_readiness_and_metrics_and_stops_on_sigterm() {
     moto.put_tree(BUCKET, &corpus());
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = format!("127.0.0.1:{port}");
+    let addr = free_addr();
     let mut child = s3_poll_command(
         &moto,
         &state,

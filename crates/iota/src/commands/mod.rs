@@ -6,3 +6,4 @@ pub mod s3_poll;
 pub mod scan;
 pub mod sources;
 mod text;
+pub mod watch;

@@ -6,21 +6,19 @@
 //!   together when its last event has been evaluated, then delivered from the store's outbox.
 //!   Inputs committed by an earlier scan are skipped, and alert windows continue across scans.
 
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use chrono::Utc;
 
 use iota_alerts::{Alert, AlertEngine, Outcome, RuleMatch};
 use iota_outputs::{routes, AlertOutput, RetryPolicy};
 use iota_rules::{BatchResults, RuleSet};
-use iota_sources::{expand_paths, Input};
-use iota_state::{ObjectOutcome, StateStore};
+use iota_sources::expand_paths;
+use iota_state::StateStore;
 
 use crate::cli::ScanArgs;
-use crate::committer::{rule_error_records, source_ref, StoreCollector, TrackedObject};
+use crate::committer::{rule_error_records, skip_committed, source_ref, StoreCollector};
 use crate::config::open_outputs;
 use crate::delivery::Deliverer;
 use crate::pipeline::{self, Batch, Collector, Counters, InputDone};
@@ -28,9 +26,6 @@ use crate::report::{ErrorReport, ScanSummary};
 use crate::rule_engine::{pipeline_config, start_engine};
 use crate::state_store::{self, IfMissing};
 use crate::terminal;
-
-/// `ObjectProgress::source` of local files in the state store.
-const LOCAL_SOURCE: &str = "local";
 
 /// Ceiling of the wait between two attempts of one delivery: a scan waits for its
 /// deliveries, so it does not back off as long as a daemon would.
@@ -64,9 +59,9 @@ pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
     };
     let (inputs, objects) = match &store {
         Some(store) => {
-            let (inputs, objects, committed) = skip_committed(store.as_ref(), inputs)?;
-            summary.files_already_committed = committed;
-            (inputs, objects)
+            let split = skip_committed(store.as_ref(), inputs)?;
+            summary.files_already_committed = split.committed.len() as u64;
+            (split.inputs, split.objects)
         }
         None => (inputs, Vec::new()),
     };
@@ -137,7 +132,7 @@ pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
                 "outbox delivered"
             );
             summary.delivery_failures += delivered.failed;
-            prune(store, args.alert_retention);
+            state_store::prune(store, args.alert_retention);
         }
     }
 
@@ -195,70 +190,6 @@ impl Collector for MemoryCollector<'_> {
     }
 
     fn input_done(&mut self, _done: InputDone) {}
-}
-
-/// A local file as the state store knows it: its canonical path (so that scans from other
-/// working directories agree), and size and modification time as its etag, so that a file
-/// changed since it was committed is a new object and is read again.
-fn local_object(input: &Input) -> anyhow::Result<Option<TrackedObject>> {
-    let Input::File { path, .. } = input else {
-        return Ok(None);
-    };
-    let canonical: PathBuf = std::fs::canonicalize(path)
-        .with_context(|| format!("cannot resolve {}", path.display()))?;
-    let metadata = std::fs::metadata(&canonical)
-        .with_context(|| format!("cannot read the metadata of {}", path.display()))?;
-    let modified = metadata
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos());
-    Ok(Some(TrackedObject {
-        source: LOCAL_SOURCE.into(),
-        key: canonical.to_string_lossy().into_owned(),
-        etag: format!("{}-{modified}", metadata.len()),
-        size: metadata.len(),
-        bucket: None,
-    }))
-}
-
-/// Drops the inputs an earlier scan committed to `store`; returns the others with their
-/// object names, and how many were dropped.
-fn skip_committed(
-    store: &dyn StateStore,
-    inputs: Vec<Input>,
-) -> anyhow::Result<(Vec<Input>, Vec<Option<TrackedObject>>, u64)> {
-    let mut kept = Vec::with_capacity(inputs.len());
-    let mut objects = Vec::with_capacity(inputs.len());
-    let mut committed = 0;
-    for input in inputs {
-        // An input that vanished since it was listed is reported when it is opened.
-        let object = local_object(&input).unwrap_or(None);
-        if let Some(object) = &object {
-            let record = store
-                .object_state(LOCAL_SOURCE, &object.key, &object.etag)
-                .with_context(|| format!("cannot read the state store {}", store.name()))?;
-            if record.is_some_and(|r| !matches!(r.outcome, ObjectOutcome::Failed(_))) {
-                tracing::debug!(input = %object.key, "committed by an earlier scan; skipped");
-                committed += 1;
-                continue;
-            }
-        }
-        kept.push(input);
-        objects.push(object);
-    }
-    Ok((kept, objects, committed))
-}
-
-/// Applies the retention: history not updated for `retention` is deleted. A failure is
-/// reported and does not fail the scan, whose results are committed already.
-fn prune(store: &dyn StateStore, retention: Duration) {
-    let now = Utc::now();
-    let older_than = now - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
-    match store.prune(older_than, now) {
-        Ok(report) => tracing::debug!(?report, "retention applied"),
-        Err(err) => tracing::error!("cannot apply --alert-retention: {err}"),
-    }
 }
 
 /// Without a store: every alert of the engine to every output it routes to.

@@ -8,6 +8,7 @@
 #[path = "../../../iota-state/tests/common/mod.rs"]
 pub mod state_store;
 
+pub mod daemon;
 pub mod moto;
 pub mod receiver;
 

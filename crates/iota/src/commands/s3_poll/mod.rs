@@ -1,8 +1,12 @@
-//! `iota s3-poll`: a CloudTrail bucket read straight from S3, one poll at a time. Each poll
+//! `iota s3-poll`: CloudTrail buckets read straight from S3, one poll at a time. Each poll
 //! plans what to read ([`plan`]), downloads those objects with bounded concurrency while the
-//! pipeline decodes and evaluates them, commits each object's results with its
-//! processed-object record ([`crate::committer`]), then moves the listing cursors and sends
-//! the alerts from the outbox. Between polls, deliveries that come due are sent.
+//! pipeline decodes and evaluates them ([`crate::s3_objects`]), commits each object's results
+//! with its processed-object record ([`crate::committer`]), then moves the listing cursors and
+//! sends the alerts from the outbox. Between polls, deliveries that come due are sent
+//! ([`crate::daemon`], which `iota watch` shares).
+//!
+//! What is polled: `--bucket`, or the sources configured with `iota sources add` (each poll's
+//! outcome recorded for `iota sources show`).
 //!
 //! On SIGTERM or SIGINT no further object is started; those in flight are finished and
 //! committed, the outbox is given what is left of `--shutdown-timeout`, and the process
@@ -11,81 +15,68 @@
 mod plan;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
-use chrono::Utc;
-use futures_util::StreamExt;
+use chrono::{DateTime, Utc};
 
-use iota_ops::{OpsServer, Readiness, Shutdown};
-use iota_outputs::AlertOutput;
-use iota_rules::{Evaluator, Worker};
+use iota_ops::Readiness;
+use iota_rules::Worker;
 use iota_sources::aws::{s3_client, sdk_config, AwsOptions};
 use iota_sources::s3::discover::DiscoverFilter;
-use iota_sources::s3::{fetch, TrailBucket};
-use iota_sources::Input;
+use iota_sources::s3::TrailBucket;
 use iota_state::{PollReport, SourceConfig, StateStore};
 
 use crate::cli::{EngineArgs, S3PollArgs};
-use crate::committer::{StoreCollector, TrackedObject};
-use crate::config::open_outputs;
-use crate::delivery::Deliverer;
-use crate::pipeline::{self, Counters, PipelineConfig};
-use crate::report::ErrorReport;
+use crate::daemon::{Daemon, DaemonSettings, Round};
+use crate::pipeline::Counters;
 use crate::rule_engine::{pipeline_config, start_engine};
-use crate::state_store::{self, IfMissing};
+use crate::s3_objects::{source_name, S3Object, S3Reader};
 use crate::UsageError;
 
-use plan::{PollPlan, PollSettings};
-
-/// Ceiling of the wait between two attempts of one delivery.
-const DAEMON_MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
-
-/// How often deliveries that came due are sent while waiting for the next poll.
-const DELIVERY_TICK: Duration = Duration::from_secs(5);
+use plan::PollSettings;
 
 pub fn run(args: S3PollArgs) -> anyhow::Result<u8> {
-    let shutdown = Shutdown::install()?;
-    let outputs = open_outputs(args.engine.config.as_deref(), &args.engine.outputs)?;
-    let errors = ErrorReport::new(args.engine.errors_out.as_deref())?;
-    let store: Arc<dyn StateStore> = Arc::from(state_store::open(&args.state, IfMissing::Create)?);
+    let daemon = Daemon::open(&DaemonSettings {
+        state: &args.state,
+        engine: &args.engine,
+        alert_retention: args.alert_retention,
+        ops: &args.ops,
+        once: args.once,
+    })?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("s3")
         .enable_all()
         .build()
         .context("cannot start the S3 client's runtime")?;
-    let targets = targets(&args, store.as_ref(), &runtime)?;
+    let targets = targets(&args, daemon.store.as_ref(), &runtime)?;
 
-    let server = if args.once {
-        None
-    } else {
-        Some(start_ops_server(&args, &store, &targets, &runtime)?)
-    };
-    let (evaluator, mut workers) = start_engine(&args.engine, Some(&store), &errors)?;
+    let server = daemon.serve(bucket_readiness(&targets, &runtime))?;
+    let (evaluator, mut workers) = start_engine(&args.engine, Some(&daemon.store), &daemon.errors)?;
     let poller = Poller {
-        runtime: &runtime,
-        store: store.as_ref(),
+        reader: S3Reader {
+            runtime: &runtime,
+            store: daemon.store.as_ref(),
+            evaluator: &evaluator,
+            outputs: &daemon.outputs,
+            errors: &daemon.errors,
+            concurrency: usize::from(args.download_concurrency),
+            shutdown: &daemon.shutdown,
+        },
         engine: &args.engine,
-        evaluator: &evaluator,
-        outputs: &outputs,
-        errors: &errors,
-        concurrency: usize::from(args.download_concurrency),
-        shutdown: &shutdown,
     };
-    let deliverer = Deliverer::new(store.as_ref(), &outputs, DAEMON_MAX_BACKOFF);
     let mut failed_polls = 0u64;
     loop {
-        let started = Instant::now();
+        let round = daemon.round(&evaluator);
         let mut failures = Vec::new();
         for target in &targets {
-            if shutdown.is_requested() {
+            if daemon.shutdown.is_requested() {
                 break;
             }
-            let poll_started = Utc::now();
-            let outcome = poller.poll(target, &mut workers);
+            let started_at = Utc::now();
+            let outcome = poller.poll(target, &mut workers, &round);
             if let Err(err) = &outcome {
-                iota_ops::metrics::poll_finished(started.elapsed(), false);
                 tracing::error!(
                     bucket = target.bucket.name(),
                     source = target.source.as_deref(),
@@ -93,28 +84,25 @@ pub fn run(args: S3PollArgs) -> anyhow::Result<u8> {
                 );
             }
             if let Some(name) = &target.source {
-                record_poll(store.as_ref(), name, poll_started, &outcome);
+                record_poll(daemon.store.as_ref(), name, started_at, &outcome);
             }
             if let Err(err) = outcome {
                 failures.push(err);
             }
         }
-        failed_polls = if failures.is_empty() {
-            0
+        if failures.is_empty() {
+            failed_polls = 0;
         } else {
-            failed_polls + 1
-        };
-        if args.once {
-            if let Some(err) = failures.into_iter().next() {
-                return Err(err);
+            failed_polls += 1;
+            round.failed();
+            if args.once {
+                return Err(failures.remove(0));
             }
         }
-        if args.once {
-            let report = Deliverer::new(store.as_ref(), &outputs, SCAN_MAX_BACKOFF).drain()?;
-            log_deliveries(&report);
+        if args.once || daemon.shutdown.is_requested() {
             break;
         }
-        prune(store.as_ref(), args.alert_retention);
+        daemon.prune();
         // A failing bucket or store is polled again sooner than the interval, but not in a loop.
         let interval = if failed_polls > 0 {
             args.poll_interval
@@ -122,46 +110,16 @@ pub fn run(args: S3PollArgs) -> anyhow::Result<u8> {
         } else {
             args.poll_interval
         };
-        let next_poll = started + interval;
-        while !shutdown.is_requested() {
-            if let Err(err) = deliverer.send_due().map(|r| log_deliveries(&r)) {
-                tracing::error!("cannot deliver alerts: {err:#}");
-            }
-            let left = next_poll.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
-            }
-            shutdown.sleep(left.min(DELIVERY_TICK));
-        }
-        if shutdown.is_requested() {
+        daemon.idle_until(round.started() + interval, &|left| {
+            daemon.shutdown.sleep(left)
+        });
+        if daemon.shutdown.is_requested() {
             break;
         }
     }
-    if shutdown.is_requested() {
-        let deadline = shutdown.deadline(args.ops.shutdown_timeout);
-        tracing::info!("shutting down: sending due alerts");
-        match deliverer.send_due_until(deadline.at()) {
-            Ok(report) => log_deliveries(&report),
-            Err(err) => tracing::error!("cannot deliver alerts: {err:#}"),
-        }
-    }
+    daemon.finish()?;
     drop(server);
     Ok(0)
-}
-
-/// Ceiling of the wait between two attempts of one delivery with `--once`, which waits for
-/// its deliveries.
-const SCAN_MAX_BACKOFF: Duration = Duration::from_secs(10);
-
-fn log_deliveries(report: &crate::delivery::DrainReport) {
-    if report.sent + report.retried + report.failed > 0 {
-        tracing::info!(
-            sent = report.sent,
-            retried = report.retried,
-            failed = report.failed,
-            "outbox delivered"
-        );
-    }
 }
 
 /// `AWSLogs` and `AWSLogs/` mean the same; the empty prefix is the whole bucket.
@@ -174,25 +132,15 @@ fn normalized_prefix(prefix: &str) -> String {
     }
 }
 
-fn start_ops_server(
-    args: &S3PollArgs,
-    store: &Arc<dyn StateStore>,
-    targets: &[Target],
-    runtime: &tokio::runtime::Runtime,
-) -> anyhow::Result<OpsServer> {
-    let store_check = Arc::clone(store);
+/// `/readyz`'s check of the buckets: each can be listed.
+fn bucket_readiness(targets: &[Target], runtime: &tokio::runtime::Runtime) -> Readiness {
     let buckets: Vec<Arc<TrailBucket>> = targets.iter().map(|t| Arc::clone(&t.bucket)).collect();
     let handle = runtime.handle().clone();
-    let readiness = Readiness::new()
-        .check("state store", move || {
-            store_check.ping().map_err(|e| e.to_string())
-        })
-        .check("s3", move || {
-            buckets
-                .iter()
-                .try_for_each(|bucket| handle.block_on(bucket.check()).map_err(|e| e.to_string()))
-        });
-    Ok(OpsServer::start(args.ops.listen, readiness)?)
+    Readiness::new().check("s3", move || {
+        buckets
+            .iter()
+            .try_for_each(|bucket| handle.block_on(bucket.check()).map_err(|e| e.to_string()))
+    })
 }
 
 /// One bucket to poll: `--bucket`, or a source configured with `iota sources add`.
@@ -279,89 +227,79 @@ fn connect(
     Ok(Arc::new(TrailBucket::new(s3_client(&sdk, aws), bucket)))
 }
 
+/// What a poll did, for the source's health.
+struct PollOutcome {
+    objects: u64,
+    events: u64,
+    failed_objects: u64,
+    newest_event_time: Option<DateTime<Utc>>,
+}
+
 /// Records a source's poll for `iota sources show`; a failure is reported, not fatal.
 fn record_poll(
     store: &dyn StateStore,
     name: &str,
-    started_at: chrono::DateTime<Utc>,
+    started_at: DateTime<Utc>,
     outcome: &anyhow::Result<PollOutcome>,
 ) {
-    let report = match outcome {
-        Ok(done) => PollReport {
-            started_at,
-            finished_at: Utc::now(),
-            error: None,
-            objects: done.objects,
-            events: done.events,
-            failed_objects: done.failed_objects,
-            newest_event_time: done.newest_event_time,
-        },
-        Err(err) => PollReport {
-            started_at,
-            finished_at: Utc::now(),
-            error: Some(format!("{err:#}")),
-            objects: 0,
-            events: 0,
-            failed_objects: 0,
-            newest_event_time: None,
-        },
+    let done = outcome.as_ref().ok();
+    let report = PollReport {
+        started_at,
+        finished_at: Utc::now(),
+        error: outcome.as_ref().err().map(|err| format!("{err:#}")),
+        objects: done.map_or(0, |d| d.objects),
+        events: done.map_or(0, |d| d.events),
+        failed_objects: done.map_or(0, |d| d.failed_objects),
+        newest_event_time: done.and_then(|d| d.newest_event_time),
     };
     if let Err(err) = store.record_poll(name, &report) {
         tracing::error!(source = name, "cannot record the poll: {err}");
     }
 }
 
-/// What a poll did, for the source's health.
-struct PollOutcome {
-    objects: u64,
-    events: u64,
-    failed_objects: u64,
-    newest_event_time: Option<chrono::DateTime<Utc>>,
-}
-
 /// What a poll needs, for the life of the daemon.
 struct Poller<'a> {
-    runtime: &'a tokio::runtime::Runtime,
-    store: &'a dyn StateStore,
+    reader: S3Reader<'a>,
     engine: &'a EngineArgs,
-    evaluator: &'a Arc<Evaluator>,
-    outputs: &'a [Box<dyn AlertOutput>],
-    errors: &'a ErrorReport,
-    concurrency: usize,
-    shutdown: &'a Shutdown,
 }
 
 impl Poller<'_> {
-    fn poll(&self, target: &Target, workers: &mut [Worker]) -> anyhow::Result<PollOutcome> {
-        let started = Instant::now();
+    fn poll(
+        &self,
+        target: &Target,
+        workers: &mut [Worker],
+        round: &Round<'_>,
+    ) -> anyhow::Result<PollOutcome> {
+        let store = self.reader.store;
         let list_requests = target.bucket.list_requests();
-        let restarts = self.evaluator.restarts();
-        let plan = self.runtime.block_on(plan::plan(
+        let plan = self.reader.runtime.block_on(plan::plan(
             &target.bucket,
-            self.store,
+            store,
             &target.settings,
             Utc::now(),
         ))?;
         let listed_with = target.bucket.list_requests() - list_requests;
+        let objects: Vec<S3Object> = plan
+            .objects
+            .iter()
+            .map(|o| S3Object {
+                bucket: Arc::clone(&target.bucket),
+                key: o.key.clone(),
+                etag: o.etag.clone(),
+                size: o.size,
+            })
+            .collect();
+        let config = pipeline_config(self.engine, &source_name(target.bucket.name()));
         let counters = Counters::default();
-        let config = pipeline_config(self.engine, &plan::source_name(target.bucket.name()));
-        let (complete, collector) = self.process(target, &config, &plan, workers, &counters);
+        let (complete, collector) = self.reader.read(&objects, &config, workers, &counters);
         if let Some(failure) = collector.failure {
             return Err(failure);
         }
         if complete {
-            plan::save_cursors(self.store, &plan)?;
+            plan::save_cursors(store, &plan)?;
         }
         let tally = collector.tally;
-        iota_ops::metrics::bytes_read(Counters::get(&counters.bytes));
-        iota_ops::metrics::malformed_events(Counters::get(&counters.malformed));
-        for _ in restarts..self.evaluator.restarts() {
-            iota_ops::metrics::worker_restarted();
-        }
-        if let Some(newest) = tally.newest_event_time {
-            iota_ops::metrics::set_processing_lag(newest);
-        }
-        iota_ops::metrics::poll_finished(started.elapsed(), true);
+        round.succeeded(&counters, &tally);
         tracing::info!(
             bucket = target.bucket.name(),
             source = target.source.as_deref(),
@@ -378,7 +316,7 @@ impl Poller<'_> {
             matches = tally.matches,
             alerts = tally.alerts,
             complete,
-            seconds = started.elapsed().as_secs_f64(),
+            seconds = round.started().elapsed().as_secs_f64(),
             "poll finished"
         );
         Ok(PollOutcome {
@@ -387,93 +325,5 @@ impl Poller<'_> {
             failed_objects: tally.objects_failed,
             newest_event_time: tally.newest_event_time,
         })
-    }
-
-    /// Downloads and processes the plan's objects; false when a shutdown stopped it early.
-    fn process(
-        &self,
-        target: &Target,
-        config: &PipelineConfig,
-        plan: &PollPlan,
-        workers: &mut [Worker],
-        counters: &Counters,
-    ) -> (bool, StoreCollector<'_>) {
-        let bucket_name = target.bucket.name().to_owned();
-        let source = plan::source_name(&bucket_name);
-        let objects = plan
-            .objects
-            .iter()
-            .map(|o| {
-                Some(TrackedObject {
-                    source: source.clone(),
-                    key: o.key.clone(),
-                    etag: o.etag.clone(),
-                    size: o.size,
-                    bucket: Some(bucket_name.clone()),
-                })
-            })
-            .collect();
-        let mut collector = StoreCollector::new(
-            self.store,
-            Some(self.evaluator.rules()),
-            self.outputs,
-            self.errors,
-            objects,
-        );
-        let (tx, mut rx) = tokio::sync::mpsc::channel(self.concurrency);
-        let keys: Vec<String> = plan.objects.iter().map(|o| o.key.clone()).collect();
-        let bucket = Arc::clone(&target.bucket);
-        let concurrency = self.concurrency;
-        let downloads = self.runtime.spawn(async move {
-            let mut bodies = futures_util::stream::iter(keys)
-                .map(|key| {
-                    let bucket = Arc::clone(&bucket);
-                    async move {
-                        let body = fetch::get(&bucket, &key).await;
-                        (key, body)
-                    }
-                })
-                .buffered(concurrency);
-            while let Some(fetched) = bodies.next().await {
-                if tx.send(fetched).await.is_err() {
-                    break;
-                }
-            }
-        });
-        let shutdown = self.shutdown;
-        let mut fed = 0;
-        let inputs = std::iter::from_fn(|| {
-            if shutdown.is_requested() {
-                return None;
-            }
-            let (key, body) = rx.blocking_recv()?;
-            fed += 1;
-            if let Err(err) = &body {
-                tracing::warn!("cannot download: {err}");
-            }
-            Some(Input::Object {
-                name: format!("s3://{bucket_name}/{key}"),
-                body: body.map_err(|e| e.to_string()),
-            })
-        });
-        pipeline::run(
-            inputs,
-            config,
-            Some(self.evaluator),
-            workers,
-            counters,
-            &mut collector,
-        );
-        downloads.abort();
-        (fed == plan.objects.len(), collector)
-    }
-}
-
-/// Applies the retention; a failure is reported and does not stop the daemon.
-fn prune(store: &dyn StateStore, retention: Duration) {
-    let now = Utc::now();
-    let older_than = now - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
-    if let Err(err) = store.prune(older_than, now) {
-        tracing::error!("cannot apply --alert-retention: {err}");
     }
 }

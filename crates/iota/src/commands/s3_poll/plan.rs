@@ -20,6 +20,8 @@ use iota_sources::s3::listing::{key_time, list_after, start_after_key, ListedObj
 use iota_sources::s3::TrailBucket;
 use iota_state::{KvValue, ObjectOutcome, StateStore};
 
+use crate::s3_objects::source_name;
+
 /// What does not change from one poll to the next.
 pub struct PollSettings {
     /// Where trail prefixes are looked for (`AWSLogs/`; may contain `*` segments).
@@ -43,11 +45,6 @@ pub struct PollPlan {
     pub retries: u64,
     /// The cursor each prefix gets once `objects` are committed.
     cursors: Vec<(String, String)>,
-}
-
-/// The source name of `bucket`'s objects in the state store.
-pub fn source_name(bucket: &str) -> String {
-    format!("s3://{bucket}")
 }
 
 pub async fn plan(
