@@ -9,6 +9,7 @@ use anyhow::Context;
 
 use iota_alerts::RuleErrorRecord;
 use iota_decode::DecodeOptions;
+use iota_normalize::DedupWindow;
 use iota_rules::runtime::{default_cache_root, unpack_bundled_rules, unpack_runtime};
 use iota_rules::{
     discover, Evaluator, MemoryRuleState, ProblemLevel, RuleSet, RuleSources, RuleState, Worker,
@@ -107,6 +108,12 @@ pub fn start_engine(
     Ok((evaluator, workers))
 }
 
+/// The window of recent eventIDs that drops duplicate events, sized by `--dedup-window`; a
+/// daemon keeps one for its whole life.
+pub fn dedup_window(args: &EngineArgs) -> DedupWindow {
+    DedupWindow::new(args.dedup_window)
+}
+
 /// How the pipeline is sized for `args`; `source_id` becomes the events' `p_source_id`.
 pub fn pipeline_config(args: &EngineArgs, source_id: &str) -> PipelineConfig {
     PipelineConfig {
@@ -115,7 +122,6 @@ pub fn pipeline_config(args: &EngineArgs, source_id: &str) -> PipelineConfig {
         decode: DecodeOptions {
             max_event_bytes: args.max_event_bytes,
         },
-        dedup_window: args.dedup_window,
         source_id: source_id.into(),
         prefilter: !args.no_prefilter,
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 
+use iota_normalize::DedupWindow;
 use iota_ops::Shutdown;
 use iota_outputs::AlertOutput;
 use iota_rules::{Evaluator, Worker};
@@ -31,6 +32,8 @@ pub struct S3Reader<'a> {
     pub runtime: &'a tokio::runtime::Runtime,
     pub store: &'a dyn StateStore,
     pub evaluator: &'a Arc<Evaluator>,
+    /// The eventIDs seen recently, kept from one read to the next.
+    pub dedup: &'a DedupWindow,
     pub outputs: &'a [Box<dyn AlertOutput>],
     pub errors: &'a ErrorReport,
     /// Downloads in flight (and objects held in memory) at most.
@@ -111,6 +114,7 @@ impl S3Reader<'_> {
         pipeline::run(
             inputs,
             config,
+            self.dedup,
             Some(self.evaluator),
             workers,
             counters,

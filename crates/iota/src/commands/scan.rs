@@ -23,7 +23,7 @@ use crate::config::open_outputs;
 use crate::delivery::Deliverer;
 use crate::pipeline::{self, Batch, Collector, Counters, InputDone};
 use crate::report::{ErrorReport, ScanSummary};
-use crate::rule_engine::{pipeline_config, start_engine};
+use crate::rule_engine::{dedup_window, pipeline_config, start_engine};
 use crate::state_store::{self, IfMissing};
 use crate::terminal;
 
@@ -74,6 +74,7 @@ pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
     };
     let counters = Counters::with_progress(progress);
     let config = pipeline_config(&args.engine, "iota-scan");
+    let dedup = dedup_window(&args.engine);
 
     let rules = evaluator.as_ref().map(|e| e.rules());
     let mut workers = workers;
@@ -90,6 +91,7 @@ pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
             pipeline::run(
                 inputs,
                 &config,
+                &dedup,
                 evaluator.as_ref(),
                 &mut workers,
                 &counters,
@@ -108,6 +110,7 @@ pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
             pipeline::run(
                 inputs,
                 &config,
+                &dedup,
                 evaluator.as_ref(),
                 &mut workers,
                 &counters,

@@ -34,7 +34,6 @@ pub struct PipelineConfig {
     pub decode_threads: usize,
     pub batch_size: usize,
     pub decode: DecodeOptions,
-    pub dedup_window: usize,
     /// `p_source_id` of the events.
     pub source_id: String,
     /// Evaluate rules' prefilters in Rust (off: every rule sees every event of its log types).
@@ -100,10 +99,12 @@ enum Collected {
 /// Runs `inputs` through decode, normalize and (with `workers`) the rules, handing results to
 /// `collector`. Returns when every input is done. `inputs` is read as the decode threads need
 /// more, so it may produce them as they arrive (downloads); the workers are lent for the run,
-/// so that a daemon keeps them from one run to the next.
+/// so that a daemon keeps them from one run to the next, as it keeps `dedup`, the eventIDs
+/// seen recently.
 pub fn run(
     inputs: impl IntoIterator<Item = Input, IntoIter: Send>,
     config: &PipelineConfig,
+    dedup: &DedupWindow,
     evaluator: Option<&Arc<Evaluator>>,
     workers: &mut [Worker],
     counters: &Counters,
@@ -113,7 +114,6 @@ pub fn run(
     let (input_tx, input_rx) = bounded(config.decode_threads.max(1));
     let (batch_tx, batch_rx) = bounded::<Batch>(workers.len().max(1) * 2);
     let (result_tx, result_rx) = bounded::<Collected>(workers.len().max(1) * 2);
-    let dedup = DedupWindow::new(config.dedup_window);
     let prefilter = evaluator.map(|e| e.prefilter(config.prefilter));
     let empty_plan = CapturePlan::default();
 
@@ -132,7 +132,6 @@ pub fn run(
             let input_rx = input_rx.clone();
             let batch_tx = batch_tx.clone();
             let ends = EndSender(result_tx.clone());
-            let dedup = &dedup;
             let prefilter = prefilter.as_ref();
             let empty_plan = &empty_plan;
             thread::Builder::new()

@@ -30,7 +30,7 @@ use iota_state::{PollReport, SourceConfig, StateStore};
 use crate::cli::{EngineArgs, S3PollArgs};
 use crate::daemon::{Daemon, DaemonSettings, Round};
 use crate::pipeline::Counters;
-use crate::rule_engine::{pipeline_config, start_engine};
+use crate::rule_engine::{dedup_window, pipeline_config, start_engine};
 use crate::s3_objects::{source_name, S3Object, S3Reader};
 use crate::UsageError;
 
@@ -54,11 +54,13 @@ pub fn run(args: S3PollArgs) -> anyhow::Result<u8> {
 
     let server = daemon.serve(bucket_readiness(&targets, &runtime))?;
     let (evaluator, mut workers) = start_engine(&args.engine, Some(&daemon.store), &daemon.errors)?;
+    let dedup = dedup_window(&args.engine);
     let poller = Poller {
         reader: S3Reader {
             runtime: &runtime,
             store: daemon.store.as_ref(),
             evaluator: &evaluator,
+            dedup: &dedup,
             outputs: &daemon.outputs,
             errors: &daemon.errors,
             concurrency: usize::from(args.download_concurrency),

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
+use iota_normalize::DedupWindow;
 use iota_ops::Readiness;
 use iota_rules::{BatchResults, Evaluator, Worker};
 use iota_sources::Input;
@@ -27,7 +28,7 @@ use crate::cli::WatchArgs;
 use crate::committer::{skip_committed, StoreCollector};
 use crate::daemon::{Daemon, DaemonSettings};
 use crate::pipeline::{self, Batch, Collector, Counters, InputDone, InputFailure, PipelineConfig};
-use crate::rule_engine::{pipeline_config, start_engine};
+use crate::rule_engine::{dedup_window, pipeline_config, start_engine};
 use crate::UsageError;
 
 use notices::Notices;
@@ -59,10 +60,12 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
     };
     let (evaluator, mut workers) = start_engine(&args.engine, Some(&daemon.store), &daemon.errors)?;
     let config = pipeline_config(&args.engine, &root.display().to_string());
+    let dedup = dedup_window(&args.engine);
     let reader = BatchReader {
         daemon: &daemon,
         evaluator: &evaluator,
         config: &config,
+        dedup: &dedup,
         root: &root,
     };
     let mut tree = Tree::new(root.clone(), args.settle);
@@ -141,6 +144,8 @@ struct BatchReader<'a> {
     daemon: &'a Daemon,
     evaluator: &'a Arc<Evaluator>,
     config: &'a PipelineConfig,
+    /// The eventIDs seen recently, kept from one batch to the next.
+    dedup: &'a DedupWindow,
     root: &'a Path,
 }
 
@@ -210,6 +215,7 @@ impl BatchReader<'_> {
         pipeline::run(
             inputs,
             self.config,
+            self.dedup,
             Some(self.evaluator),
             workers,
             &counters,
