@@ -512,6 +512,9 @@ fn configured_sources_are_polled_and_their_health_is_recorded() {
             BUCKET,
             "--regions",
             "us-east-1",
+            // Credentials then come from STS (moto's, through --endpoint-url).
+            "--assume-role",
+            "arn:aws:iam::123456789012:role/iota-reader",
         ],
     );
     assert!(
