@@ -60,6 +60,9 @@ pub async fn sdk_config(options: &AwsOptions) -> Result<SdkConfig, String> {
         .build())
 }
 
+/// The S3 client type, for callers that keep one without depending on the SDK.
+pub type S3Client = aws_sdk_s3::Client;
+
 /// An S3 client for `config`, with path-style addressing when asked.
 pub fn s3_client(config: &SdkConfig, options: &AwsOptions) -> aws_sdk_s3::Client {
     let s3 = aws_sdk_s3::config::Builder::from(config)

@@ -108,6 +108,24 @@ pub enum Command {
     )]
     Watch(Box<WatchArgs>),
 
+    /// Read the objects announced by S3 notifications on an SQS queue (daemon; scales out).
+    #[command(
+        long_about = "Read the CloudTrail objects announced by S3 event notifications \
+        on an SQS queue, and run the rules over them: a daemon that long-polls the queue.\n\n\
+        Messages may be S3 notifications sent straight to the queue, the same wrapped by SNS \
+        (Type: Notification), or EventBridge \"Object Created\" events; s3:TestEvent and \
+        other events are deleted without processing. Keys are URL-decoded. While a message's \
+        objects are being processed its visibility is extended; it is deleted only once every \
+        object it names is committed to the --state store, so a failure leaves it for \
+        redelivery and, after the queue's maxReceiveCount, for its dead-letter queue. A \
+        redelivered or duplicate notification is harmless: an object committed before (same \
+        bucket, key and etag) is not read again.\n\n\
+        Several replicas may consume one queue with a shared postgres:// state store: each \
+        object is committed once, and alert windows, thresholds, rule state and deliveries \
+        stay exact (docs/SCALING.md)."
+    )]
+    Sqs(Box<SqsArgs>),
+
     /// Rule tooling: run rule tests, list rules, validate a rule pack.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -553,6 +571,69 @@ pub struct WatchArgs {
         value_parser = humantime::parse_duration
     )]
     pub alert_retention: Duration,
+
+    #[command(flatten)]
+    pub ops: iota_ops::OpsArgs,
+
+    #[command(flatten)]
+    pub engine: EngineArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SqsArgs {
+    /// The queue's URL (https://sqs.REGION.amazonaws.com/ACCOUNT/NAME).
+    #[arg(long, value_name = "URL", env = "IOTA_SQS_QUEUE_URL")]
+    pub queue_url: String,
+
+    /// Messages received at a time (1 to 10).
+    #[arg(long, value_name = "N", env = "IOTA_SQS_MAX_MESSAGES", default_value_t = 10,
+          value_parser = clap::value_parser!(i32).range(1..=10))]
+    pub max_messages: i32,
+
+    /// Long-polling wait for messages, in seconds (0 to 20).
+    #[arg(long, value_name = "SECONDS", env = "IOTA_SQS_WAIT_SECONDS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(0..=20))]
+    pub wait_seconds: u64,
+
+    /// How long a received message stays hidden from other consumers; extended while its
+    /// objects are still being processed.
+    #[arg(long, value_name = "DURATION", env = "IOTA_SQS_VISIBILITY_TIMEOUT", default_value = "5m",
+          value_parser = humantime::parse_duration)]
+    pub visibility_timeout: Duration,
+
+    /// Objects downloaded at a time (each held in memory while it is processed).
+    #[arg(long, value_name = "N", env = "IOTA_DOWNLOAD_CONCURRENCY", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+
+    /// Stop once a receive finds the queue empty, after delivering the alerts (for cron and
+    /// tests).
+    #[arg(long)]
+    pub once: bool,
+
+    /// The state store: a SQLite file (created if missing) or a postgres:// URL (required
+    /// for several replicas).
+    #[arg(
+        long,
+        value_name = "FILE|URL",
+        env = "IOTA_STATE",
+        hide_env_values = true
+    )]
+    pub state: String,
+
+    /// Delete alert history not updated for this long (alerts with a delivery still pending
+    /// are kept).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "IOTA_ALERT_RETENTION",
+        default_value = "90d",
+        value_parser = humantime::parse_duration
+    )]
+    pub alert_retention: Duration,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
 
     #[command(flatten)]
     pub ops: iota_ops::OpsArgs,

@@ -46,6 +46,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Scan(args) => commands::scan::run(args, json_reports),
         Command::S3Poll(args) => commands::s3_poll::run(*args),
+        Command::Sqs(args) => commands::sqs::run(*args),
         Command::Watch(args) => commands::watch::run(*args),
         Command::Rules(RulesCommand::Test(args)) => commands::rules::test::run(args),
         Command::Rules(RulesCommand::List(args)) => commands::rules::list::run(args),

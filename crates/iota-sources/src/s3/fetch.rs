@@ -26,3 +26,23 @@ pub async fn get(bucket: &TrailBucket, key: &str) -> Result<Bytes, S3Error> {
     })?;
     Ok(body.into_bytes())
 }
+
+/// The etag (unquoted) and size of `key`, for a notification that did not carry them.
+pub async fn head(bucket: &TrailBucket, key: &str) -> Result<(String, u64), S3Error> {
+    let output = bucket
+        .client
+        .head_object()
+        .bucket(&bucket.bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(|e| bucket.error("head", key, e))?;
+    Ok((
+        output
+            .e_tag()
+            .unwrap_or_default()
+            .trim_matches('"')
+            .to_owned(),
+        output.content_length().unwrap_or(0).max(0) as u64,
+    ))
+}

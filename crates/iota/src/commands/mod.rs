@@ -5,5 +5,6 @@ pub mod rules;
 pub mod s3_poll;
 pub mod scan;
 pub mod sources;
+pub mod sqs;
 mod text;
 pub mod watch;
