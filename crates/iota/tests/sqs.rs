@@ -272,8 +272,7 @@ fn three_replicas_on_one_queue_give_the_alerts_of_one_even_when_one_is_killed() 
             ],
         )
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .env("IOTA_REPLICA", n.to_string())
+        .stderr(std::fs::File::create(dir.path().join(format!("replica-{n}.log"))).unwrap())
         .spawn()
         .unwrap()
     };
@@ -335,6 +334,18 @@ fn three_replicas_on_one_queue_give_the_alerts_of_one_even_when_one_is_killed() 
         expected,
         "the alerts and counts of one process"
     );
+    // The work was shared: each replica read objects.
+    for n in 0..3 {
+        let log = std::fs::read_to_string(dir.path().join(format!("replica-{n}.log"))).unwrap();
+        let read: u64 = log
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|l| l["message"] == "messages processed")
+            .map(|l| l["objects_ok"].as_u64().unwrap())
+            .sum();
+        assert!(read > 0, "replica {n} read nothing:\n{log}");
+    }
+
     let accepted = receiver.accepted();
     let ids: BTreeSet<String> = accepted
         .iter()
