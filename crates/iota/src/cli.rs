@@ -496,6 +496,13 @@ pub struct S3PollArgs {
     #[arg(long)]
     pub once: bool,
 
+    /// Replicas sharing a state store poll each bucket one at a time: the one polling holds
+    /// a lease it renews; when it stops (killed, partitioned), another takes over within
+    /// this long.
+    #[arg(long, value_name = "DURATION", env = "IOTA_LISTER_LEASE", default_value = "60s",
+          value_parser = humantime::parse_duration)]
+    pub lister_lease: Duration,
+
     /// Objects downloaded at a time (each held in memory while it is processed).
     #[arg(long, value_name = "N", env = "IOTA_DOWNLOAD_CONCURRENCY", default_value_t = 8,
           value_parser = clap::value_parser!(u16).range(1..=256))]

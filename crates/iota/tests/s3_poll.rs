@@ -608,3 +608,123 @@ fn the_classic_s3_poll_command_line_still_works() {
     let reference = scan(&["--workers", "1", corpus().to_str().unwrap()], None);
     assert_eq!(by_id(&read_alerts(&alerts_file)), by_id(&reference.alerts));
 }
+
+/// "poll finished" records in a replica's log file.
+fn polls_in(log: &Path) -> Vec<Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|l| l["message"] == "poll finished")
+        .collect()
+}
+
+#[test]
+fn two_replicas_on_postgres_poll_each_object_once_and_hand_over_when_one_dies() {
+    let Some(moto) = Moto::start("two_replicas_on_postgres") else {
+        return;
+    };
+    let Some(postgres) = common::state_store::StoreFixture::postgres("two_s3_poll_replicas") else {
+        return;
+    };
+    moto.create_bucket(BUCKET);
+    moto.put_tree(BUCKET, &corpus());
+    let dir = tempfile::tempdir().unwrap();
+    let state = Path::new(&postgres.location);
+    let lease = Duration::from_secs(3);
+    let replica = |n: usize| {
+        s3_poll_command(
+            &moto,
+            state,
+            &[
+                "--output",
+                "stdout",
+                "--since",
+                "2024-01-01T00:00:00Z",
+                "--poll-interval",
+                "1s",
+                "--lister-lease",
+                "3s",
+                "--listen",
+                &free_addr(),
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join(format!("replica-{n}.log"))).unwrap())
+        .spawn()
+        .unwrap()
+    };
+    let mut replicas = [replica(0), replica(1)];
+    let logs = [
+        dir.path().join("replica-0.log"),
+        dir.path().join("replica-1.log"),
+    ];
+
+    let store = iota_state::open(&postgres.location).unwrap();
+    let committed = || {
+        store
+            .list_objects(&format!("s3://{BUCKET}"), false)
+            .unwrap()
+    };
+    let started = Instant::now();
+    while committed().len() < 15 {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "{} committed; logs:\n{}\n{}",
+            committed().len(),
+            std::fs::read_to_string(&logs[0]).unwrap_or_default(),
+            std::fs::read_to_string(&logs[1]).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Let both run a few poll intervals: only the lease holder polls.
+    std::thread::sleep(Duration::from_secs(3));
+    let polls = [polls_in(&logs[0]).len(), polls_in(&logs[1]).len()];
+    assert!(
+        (polls[0] > 0) != (polls[1] > 0),
+        "one replica polls, the other stands by: {polls:?}"
+    );
+    let active = if polls[0] > 0 { 0 } else { 1 };
+    let standby = 1 - active;
+
+    // The active replica dies; a new object is then read by the other within the lease time
+    // (plus a poll interval and the time to read it).
+    replicas[active].kill().unwrap();
+    replicas[active].wait().unwrap();
+    let killed = Instant::now();
+    let later = trail_key(
+        "534439589175",
+        "us-east-1",
+        "20240102T0105Z",
+        "Handover00000001",
+    );
+    moto.put(
+        BUCKET,
+        &later,
+        stop_logging_file("handover-1", "2024-01-02T01:04:00Z"),
+    );
+    while !committed().iter().any(|o| o.key == later) {
+        assert!(
+            killed.elapsed() < lease + Duration::from_secs(15),
+            "no handover within {:?}",
+            killed.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let handover = killed.elapsed();
+    eprintln!("handed over and read the new object {handover:?} after the kill");
+    assert!(!polls_in(&logs[standby]).is_empty());
+
+    let records = committed();
+    assert_eq!(records.len(), 16);
+    assert!(
+        records.iter().all(|r| r.attempts == 1),
+        "no object processed twice: {records:?}"
+    );
+    unsafe { libc::kill(replicas[standby].id() as i32, libc::SIGTERM) };
+    let status = wait_until(
+        &mut replicas[standby],
+        Instant::now() + Duration::from_secs(30),
+    );
+    assert!(status.is_some_and(|s| s.success()));
+}

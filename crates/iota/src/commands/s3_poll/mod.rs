@@ -8,6 +8,12 @@
 //! What is polled: `--bucket`, or the sources configured with `iota sources add` (each poll's
 //! outcome recorded for `iota sources show`).
 //!
+//! Replicas sharing a state store take turns: a bucket (with its prefix) is polled only by
+//! the holder of its lease in the store, renewed while it polls; the others stand by and try
+//! for it every third of `--lister-lease`, so a replica that dies is replaced within that
+//! time. Losing the lease in the middle of a poll costs at most work done twice, never
+//! results twice: objects are committed once by (bucket, key, etag).
+//!
 //! On SIGTERM or SIGINT no further object is started; those in flight are finished and
 //! committed, the outbox is given what is left of `--shutdown-timeout`, and the process
 //! exits. Objects not started are read by the next run (their cursor did not move).
@@ -68,16 +74,38 @@ pub fn run(args: S3PollArgs) -> anyhow::Result<u8> {
         },
         engine: &args.engine,
     };
+    let lister = Lister {
+        store: daemon.store.as_ref(),
+        holder: holder_id(),
+        ttl: args.lister_lease,
+    };
     let mut failed_polls = 0u64;
     loop {
         let round = daemon.round(&evaluator);
         let mut failures = Vec::new();
+        let mut standing_by = false;
         for target in &targets {
             if daemon.shutdown.is_requested() {
                 break;
             }
+            match lister.take(target) {
+                Ok(true) => {}
+                Ok(false) => {
+                    standing_by = true;
+                    continue;
+                }
+                Err(err) => {
+                    failures.push(err);
+                    continue;
+                }
+            }
             let started_at = Utc::now();
-            let outcome = poller.poll(target, &mut workers, &round);
+            let outcome = std::thread::scope(|scope| {
+                let renewing = lister.keep(scope, target);
+                let outcome = poller.poll(target, &mut workers, &round);
+                renewing.stop();
+                outcome
+            });
             if let Err(err) = &outcome {
                 tracing::error!(
                     bucket = target.bucket.name(),
@@ -105,13 +133,17 @@ pub fn run(args: S3PollArgs) -> anyhow::Result<u8> {
             break;
         }
         daemon.prune();
-        // A failing bucket or store is polled again sooner than the interval, but not in a loop.
-        let interval = if failed_polls > 0 {
+        // A failing bucket or store is polled again sooner than the interval, but not in a loop;
+        // a replica standing by tries for the lease every third of its time.
+        let mut interval = if failed_polls > 0 {
             args.poll_interval
                 .min(Duration::from_secs(30 * failed_polls))
         } else {
             args.poll_interval
         };
+        if standing_by {
+            interval = interval.min(args.lister_lease / 3);
+        }
         daemon.idle_until(round.started() + interval, &|left| {
             daemon.shutdown.sleep(left)
         });
@@ -119,9 +151,92 @@ pub fn run(args: S3PollArgs) -> anyhow::Result<u8> {
             break;
         }
     }
+    lister.release_all(&targets);
     daemon.finish()?;
     drop(server);
     Ok(0)
+}
+
+/// This process among the replicas: host, process id and start time.
+fn holder_id() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "iota".into());
+    let started = Utc::now().timestamp_micros();
+    format!("{host}:{}:{started:x}", std::process::id())
+}
+
+/// The leases that let one replica at a time poll a bucket.
+struct Lister<'a> {
+    store: &'a dyn StateStore,
+    holder: String,
+    ttl: Duration,
+}
+
+impl Lister<'_> {
+    fn lease_name(target: &Target) -> String {
+        format!(
+            "s3-poll:{}/{}",
+            source_name(target.bucket.name()),
+            target.settings.prefix
+        )
+    }
+
+    /// Takes or renews the lease of `target`; false while another replica holds it.
+    fn take(&self, target: &Target) -> anyhow::Result<bool> {
+        let name = Self::lease_name(target);
+        let held = self
+            .store
+            .acquire_lease(&name, &self.holder, self.ttl, Utc::now())
+            .with_context(|| format!("cannot take the lease {name} in {}", self.store.name()))?;
+        if !held {
+            tracing::debug!(lease = %name, "another replica polls this bucket; standing by");
+        }
+        Ok(held)
+    }
+
+    /// Renews the lease of `target` every third of its time until the guard is stopped.
+    fn keep<'scope>(
+        &'scope self,
+        scope: &'scope std::thread::Scope<'scope, '_>,
+        target: &'scope Target,
+    ) -> Renewal {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        scope.spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(self.ttl / 3)
+            {
+                match self.take(target) {
+                    Ok(true) => {}
+                    Ok(false) => tracing::warn!(
+                        lease = %Self::lease_name(target),
+                        "another replica took the lease during this poll (it was not renewed in time)"
+                    ),
+                    Err(err) => tracing::warn!("cannot renew the lease: {err:#}"),
+                }
+            }
+        });
+        Renewal(stop)
+    }
+
+    /// Gives the leases up on the way out, so that another replica takes over at once.
+    fn release_all(&self, targets: &[Target]) {
+        for target in targets {
+            if let Err(err) = self
+                .store
+                .release_lease(&Self::lease_name(target), &self.holder)
+            {
+                tracing::warn!("cannot release the lease: {err}");
+            }
+        }
+    }
+}
+
+/// Stops a lease renewal when told to (or dropped).
+struct Renewal(std::sync::mpsc::Sender<()>);
+
+impl Renewal {
+    fn stop(self) {
+        let _ = self.0.send(());
+    }
 }
 
 /// `AWSLogs` and `AWSLogs/` mean the same; the empty prefix is the whole bucket.
@@ -274,12 +389,13 @@ impl Poller<'_> {
     ) -> anyhow::Result<PollOutcome> {
         let store = self.reader.store;
         let list_requests = target.bucket.list_requests();
-        let plan = self.reader.runtime.block_on(plan::plan(
+        let plan = plan::plan(
+            self.reader.runtime,
             &target.bucket,
             store,
             &target.settings,
             Utc::now(),
-        ))?;
+        )?;
         let listed_with = target.bucket.list_requests() - list_requests;
         let objects: Vec<S3Object> = plan
             .objects

@@ -47,15 +47,18 @@ pub struct PollPlan {
     cursors: Vec<(String, String)>,
 }
 
-pub async fn plan(
+/// The requests to S3 run on `runtime`; the state store is asked from this thread, outside
+/// any runtime, since its PostgreSQL client runs one of its own.
+pub fn plan(
+    runtime: &tokio::runtime::Runtime,
     bucket: &TrailBucket,
     store: &dyn StateStore,
     settings: &PollSettings,
     now: DateTime<Utc>,
 ) -> anyhow::Result<PollPlan> {
     let source = source_name(bucket.name());
-    let trails = discover(bucket, &settings.prefix, &settings.filter)
-        .await
+    let trails = runtime
+        .block_on(discover(bucket, &settings.prefix, &settings.filter))
         .context("cannot discover the trail prefixes")?;
     if trails.is_empty() {
         tracing::warn!(bucket = bucket.name(), prefix = %settings.prefix, "no CloudTrail prefixes (…/CloudTrail/<region>/) found; check --prefix, --accounts and --regions");
@@ -76,8 +79,8 @@ pub async fn plan(
                 None => key.to_owned(),
             },
         };
-        let listed = list_after(bucket, &trail.prefix, &start_after)
-            .await
+        let listed = runtime
+            .block_on(list_after(bucket, &trail.prefix, &start_after))
             .context("cannot list new objects")?;
         let newest = listed.last().map(|o| o.key.clone());
         for object in listed {
