@@ -211,11 +211,22 @@ fn stored_alerts(state: &str) -> BTreeMap<String, u64> {
 }
 
 #[test]
-fn three_replicas_on_one_queue_give_the_alerts_of_one_even_when_one_is_killed() {
-    let Some(moto) = Moto::start("three_replicas_on_one_queue") else {
+fn three_replicas_on_one_queue_give_the_alerts_of_one() {
+    three_replicas(false);
+}
+
+#[test]
+fn three_replicas_on_one_queue_give_the_alerts_of_one_when_one_is_killed() {
+    three_replicas(true);
+}
+
+/// Three replicas, PostgreSQL, 200 objects; with `kill`, one replica is SIGKILLed midway.
+fn three_replicas(kill: bool) {
+    let name = format!("three_replicas_kill_{kill}");
+    let Some(moto) = Moto::start(&name) else {
         return;
     };
-    let Some(postgres) = StoreFixture::postgres("three_replicas_on_one_queue") else {
+    let Some(postgres) = StoreFixture::postgres(&name) else {
         return;
     };
     let objects = corpus_in_objects(200);
@@ -285,8 +296,10 @@ fn three_replicas_on_one_queue_give_the_alerts_of_one_even_when_one_is_killed() 
         assert!(started.elapsed() < Duration::from_secs(120), "no progress");
         std::thread::sleep(Duration::from_millis(100));
     }
-    replicas[0].kill().unwrap(); // SIGKILL
-    replicas[0].wait().unwrap();
+    if kill {
+        replicas[0].kill().unwrap(); // SIGKILL
+        replicas[0].wait().unwrap();
+    }
 
     // The others finish: every object committed, the queue empty, deliveries done.
     loop {
@@ -312,7 +325,7 @@ fn three_replicas_on_one_queue_give_the_alerts_of_one_even_when_one_is_killed() 
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    for mut child in replicas.into_iter().skip(1) {
+    for mut child in replicas.into_iter().skip(usize::from(kill)) {
         unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
         let status = wait_until(&mut child, Instant::now() + Duration::from_secs(60));
         assert!(
@@ -352,8 +365,64 @@ fn three_replicas_on_one_queue_give_the_alerts_of_one_even_when_one_is_killed() 
         .map(|a| a["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(ids, expected.keys().cloned().collect::<BTreeSet<_>>());
-    assert!(
-        accepted.len() - ids.len() <= 1,
-        "only a send in flight in the killed replica may repeat"
+    let repeats = accepted.len() - ids.len();
+    if kill {
+        assert!(
+            repeats <= 1,
+            "only a send in flight in the killed replica may repeat"
+        );
+    } else {
+        assert_eq!(repeats, 0, "each alert delivered exactly once");
+    }
+}
+
+#[test]
+fn an_unreachable_queue_is_retried_without_exiting() {
+    let Some(mut moto) = Moto::start("an_unreachable_queue_is_retried") else {
+        return;
+    };
+    let (queue, _) = moto.create_queue("trail");
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db").display().to_string();
+    let addr = common::daemon::free_addr();
+    let mut child = sqs_command(
+        &moto,
+        &queue,
+        &state,
+        &["--output", "stdout", "--listen", &addr],
+    )
+    .stdout(Stdio::null())
+    .stderr(std::fs::File::create(dir.path().join("sqs.log")).unwrap())
+    .spawn()
+    .unwrap();
+    let started = Instant::now();
+    while common::daemon::http_get_status(&addr, "/readyz") != Some(200) {
+        assert!(started.elapsed() < Duration::from_secs(60), "never ready");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    moto.stop();
+    // Receives fail and are retried with backoff; the process stays up and says why.
+    let log = dir.path().join("sqs.log");
+    while !std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("cannot receive messages")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "no receive error logged"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(child.try_wait().unwrap().is_none(), "still running");
+    assert_eq!(
+        common::daemon::http_get_status(&addr, "/healthz"),
+        Some(200)
     );
+    let (status, body) = common::daemon::http_get(&addr, "/readyz");
+    assert_eq!(status, 503);
+    assert!(body.contains("sqs"), "{body}");
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = wait_until(&mut child, Instant::now() + Duration::from_secs(60));
+    assert!(status.is_some_and(|s| s.success()));
 }

@@ -40,6 +40,12 @@ pub fn http_get(addr: &str, path: &str) -> (u16, String) {
     (status, body)
 }
 
+/// The status of GET `path`, or `None` while nothing listens on `addr`.
+pub fn http_get_status(addr: &str, path: &str) -> Option<u16> {
+    std::net::TcpStream::connect(addr).ok()?;
+    Some(http_get(addr, path).0)
+}
+
 /// Writes the iota config with a webhook output to `receiver`.
 pub fn webhook_config(dir: &Path, receiver: &Receiver) -> PathBuf {
     let config = dir.join("iota.toml");
