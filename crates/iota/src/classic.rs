@@ -148,6 +148,20 @@ mod tests {
     }
 
     #[test]
+    fn the_sqs_mode_becomes_the_subcommand() {
+        assert_eq!(
+            translated(&[
+                "iota",
+                "--mode=sqs",
+                "--sqs-queue-url=https://q",
+                "--state=s.db"
+            ])
+            .unwrap(),
+            ["iota", "sqs", "--queue-url", "https://q", "--state=s.db"]
+        );
+    }
+
+    #[test]
     fn watch_and_jsonl_take_their_path_as_the_positional_argument() {
         assert_eq!(
             translated(&[
