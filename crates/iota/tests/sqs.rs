@@ -426,3 +426,86 @@ fn an_unreachable_queue_is_retried_without_exiting() {
     let status = wait_until(&mut child, Instant::now() + Duration::from_secs(60));
     assert!(status.is_some_and(|s| s.success()));
 }
+
+#[test]
+fn a_message_stays_hidden_while_its_object_takes_longer_than_the_visibility_timeout() {
+    let Some(moto) = Moto::start("a_message_stays_hidden") else {
+        return;
+    };
+    let (queue, queue_arn) = moto.create_queue("slow");
+    moto.create_bucket("trail-slow");
+    moto.notify_queue("trail-slow", &queue_arn);
+    let dir = tempfile::tempdir().unwrap();
+    // A rule that takes a second per event: 6 events take twice the 3s visibility timeout.
+    let rules = dir.path().join("rules");
+    std::fs::create_dir(&rules).unwrap();
+    std::fs::write(
+        rules.join("slow_stop_logging.py"),
+        "import time\n\ndef rule(event):\n    time.sleep(1)\n    return event.get('eventName') == 'StopLogging'\n",
+    )
+    .unwrap();
+    let key = "AWSLogs/534439589175/CloudTrail/us-east-1/2024/01/02/slow.json.gz";
+    moto.put(
+        "trail-slow",
+        key,
+        gzip(&records_json(&events("StopLogging", "slow", 6))),
+    );
+    let state = dir.path().join("state.db").display().to_string();
+    let replica = |n: usize| {
+        sqs_command(
+            &moto,
+            &queue,
+            &state,
+            &[
+                "--rules",
+                rules.to_str().unwrap(),
+                "--visibility-timeout",
+                "3s",
+                "--output",
+                "stdout",
+                "--listen",
+                &common::daemon::free_addr(),
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join(format!("replica-{n}.log"))).unwrap())
+        .spawn()
+        .unwrap()
+    };
+    let mut replicas = [replica(0), replica(1)];
+    let store = iota_state::open(&state).unwrap();
+    let started = Instant::now();
+    while store
+        .list_objects("s3://trail-slow", false)
+        .unwrap()
+        .is_empty()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "never committed"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Long enough for a message whose visibility lapsed to be received again.
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(moto.queue_depth(&queue), 0, "deleted after its commit");
+    for child in &mut replicas {
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let status = wait_until(child, Instant::now() + Duration::from_secs(60));
+        assert!(status.is_some_and(|s| s.success()));
+    }
+    // One replica read the object; the other never received its message.
+    let mut read = Vec::new();
+    for n in 0..2 {
+        let log = std::fs::read_to_string(dir.path().join(format!("replica-{n}.log"))).unwrap();
+        read.push(
+            log.lines()
+                .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+                .filter(|l| l["message"] == "messages processed")
+                .map(|l| l["objects"].as_u64().unwrap() + l["already_committed"].as_u64().unwrap())
+                .sum::<u64>(),
+        );
+    }
+    read.sort();
+    assert_eq!(read, [0, 1], "the message was handled by one replica only");
+}
