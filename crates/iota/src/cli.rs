@@ -408,6 +408,34 @@ pub struct ScanArgs {
     pub no_rules: bool,
 }
 
+/// What every daemon (`watch`, `s3-poll`, `sqs`) has besides its source.
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// The state store: a SQLite file (created if missing) or a postgres:// URL (shared by
+    /// replicas).
+    #[arg(
+        long,
+        value_name = "FILE|URL",
+        env = "IOTA_STATE",
+        hide_env_values = true
+    )]
+    pub state: String,
+
+    /// Delete alert history not updated for this long, as the daemon runs (alerts with a
+    /// delivery still pending are kept).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "IOTA_ALERT_RETENTION",
+        default_value = "90d",
+        value_parser = humantime::parse_duration
+    )]
+    pub alert_retention: Duration,
+
+    #[command(flatten)]
+    pub ops: iota_ops::OpsArgs,
+}
+
 /// How to reach AWS (every AWS-facing command).
 #[derive(Debug, Args)]
 pub struct AwsArgs {
@@ -508,31 +536,11 @@ pub struct S3PollArgs {
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub download_concurrency: u16,
 
-    /// The state store: a SQLite file (created if missing) or a postgres:// URL.
-    #[arg(
-        long,
-        value_name = "FILE|URL",
-        env = "IOTA_STATE",
-        hide_env_values = true
-    )]
-    pub state: String,
-
-    /// Delete alert history not updated for this long (checked after each poll; alerts with
-    /// a delivery still pending are kept).
-    #[arg(
-        long,
-        value_name = "DURATION",
-        env = "IOTA_ALERT_RETENTION",
-        default_value = "90d",
-        value_parser = humantime::parse_duration
-    )]
-    pub alert_retention: Duration,
-
     #[command(flatten)]
     pub aws: AwsArgs,
 
     #[command(flatten)]
-    pub ops: iota_ops::OpsArgs,
+    pub daemon: DaemonArgs,
 
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -559,28 +567,8 @@ pub struct WatchArgs {
     #[arg(long)]
     pub once: bool,
 
-    /// The state store: a SQLite file (created if missing) or a postgres:// URL.
-    #[arg(
-        long,
-        value_name = "FILE|URL",
-        env = "IOTA_STATE",
-        hide_env_values = true
-    )]
-    pub state: String,
-
-    /// Delete alert history not updated for this long (checked after each full listing;
-    /// alerts with a delivery still pending are kept).
-    #[arg(
-        long,
-        value_name = "DURATION",
-        env = "IOTA_ALERT_RETENTION",
-        default_value = "90d",
-        value_parser = humantime::parse_duration
-    )]
-    pub alert_retention: Duration,
-
     #[command(flatten)]
-    pub ops: iota_ops::OpsArgs,
+    pub daemon: DaemonArgs,
 
     #[command(flatten)]
     pub engine: EngineArgs,
@@ -618,32 +606,11 @@ pub struct SqsArgs {
     #[arg(long)]
     pub once: bool,
 
-    /// The state store: a SQLite file (created if missing) or a postgres:// URL (required
-    /// for several replicas).
-    #[arg(
-        long,
-        value_name = "FILE|URL",
-        env = "IOTA_STATE",
-        hide_env_values = true
-    )]
-    pub state: String,
-
-    /// Delete alert history not updated for this long (alerts with a delivery still pending
-    /// are kept).
-    #[arg(
-        long,
-        value_name = "DURATION",
-        env = "IOTA_ALERT_RETENTION",
-        default_value = "90d",
-        value_parser = humantime::parse_duration
-    )]
-    pub alert_retention: Duration,
-
     #[command(flatten)]
     pub aws: AwsArgs,
 
     #[command(flatten)]
-    pub ops: iota_ops::OpsArgs,
+    pub daemon: DaemonArgs,
 
     #[command(flatten)]
     pub engine: EngineArgs,

@@ -32,12 +32,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use iota_ops::{OpsArgs, OpsServer, Readiness, Shutdown};
+use iota_ops::{OpsServer, Readiness, Shutdown};
 use iota_outputs::AlertOutput;
 use iota_rules::Evaluator;
 use iota_state::StateStore;
 
-use crate::cli::EngineArgs;
+use crate::cli::{DaemonArgs, EngineArgs};
 use crate::committer::CommitTally;
 use crate::config::open_outputs;
 use crate::delivery::{Deliverer, DrainReport};
@@ -57,11 +57,8 @@ const DELIVERY_TICK: Duration = Duration::from_secs(5);
 
 /// The daemon-wide flags, whichever daemon has them.
 pub struct DaemonSettings<'a> {
-    /// `--state`: a SQLite file (created if missing) or a postgres:// URL.
-    pub state: &'a str,
+    pub daemon: &'a DaemonArgs,
     pub engine: &'a EngineArgs,
-    pub alert_retention: Duration,
-    pub ops: &'a OpsArgs,
     pub once: bool,
 }
 
@@ -85,16 +82,19 @@ impl Daemon {
         let shutdown = Shutdown::install()?;
         let outputs = open_outputs(settings.engine.config.as_deref(), &settings.engine.outputs)?;
         let errors = ErrorReport::new(settings.engine.errors_out.as_deref())?;
-        let store = Arc::from(state_store::open(settings.state, IfMissing::Create)?);
+        let store = Arc::from(state_store::open(
+            &settings.daemon.state,
+            IfMissing::Create,
+        )?);
         Ok(Daemon {
             shutdown,
             store,
             outputs,
             errors,
             once: settings.once,
-            alert_retention: settings.alert_retention,
-            listen: settings.ops.listen,
-            shutdown_timeout: settings.ops.shutdown_timeout,
+            alert_retention: settings.daemon.alert_retention,
+            listen: settings.daemon.ops.listen,
+            shutdown_timeout: settings.daemon.ops.shutdown_timeout,
             next_delivery: Cell::new(Instant::now()),
         })
     }

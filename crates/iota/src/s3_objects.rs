@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use futures_util::StreamExt;
 
 use iota_normalize::DedupWindow;
@@ -16,6 +17,7 @@ use iota_sources::Input;
 use iota_state::StateStore;
 
 use crate::committer::{StoreCollector, TrackedObject};
+use crate::daemon::Daemon;
 use crate::pipeline::{self, Counters, PipelineConfig};
 use crate::report::ErrorReport;
 
@@ -47,7 +49,37 @@ pub fn source_name(bucket: &str) -> String {
     format!("s3://{bucket}")
 }
 
-impl S3Reader<'_> {
+/// The runtime the AWS clients run on: two threads, as the pipeline's threads do the work.
+pub fn aws_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("aws")
+        .enable_all()
+        .build()
+        .context("cannot start the AWS clients' runtime")
+}
+
+impl<'a> S3Reader<'a> {
+    /// A reader for `daemon`'s store, outputs and shutdown.
+    pub fn new(
+        daemon: &'a Daemon,
+        runtime: &'a tokio::runtime::Runtime,
+        evaluator: &'a Arc<Evaluator>,
+        dedup: &'a DedupWindow,
+        concurrency: usize,
+    ) -> Self {
+        S3Reader {
+            runtime,
+            store: daemon.store.as_ref(),
+            evaluator,
+            dedup,
+            outputs: &daemon.outputs,
+            errors: &daemon.errors,
+            concurrency,
+            shutdown: &daemon.shutdown,
+        }
+    }
+
     /// Downloads and processes `objects`; returns false when a shutdown stopped it before the
     /// last one, and the collector with what was committed.
     pub fn read(

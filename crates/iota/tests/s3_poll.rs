@@ -77,27 +77,6 @@ fn poll(mut command: Command) -> Poll {
     Poll { finished, stderr }
 }
 
-fn read_alerts(file: &Path) -> Vec<Value> {
-    std::fs::read_to_string(file)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-/// Alert id (the same for the same rule, dedup string and window in every run) -> event count.
-fn by_id(alerts: &[Value]) -> BTreeMap<String, u64> {
-    alerts
-        .iter()
-        .map(|a| {
-            (
-                a["id"].as_str().unwrap().to_owned(),
-                a["event_count"].as_u64().unwrap(),
-            )
-        })
-        .collect()
-}
-
 /// A CloudTrail key of `account`/`region` for `stamp` (`YYYYMMDDTHHMMZ`).
 fn trail_key(account: &str, region: &str, stamp: &str, unique: &str) -> String {
     format!(

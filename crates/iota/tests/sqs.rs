@@ -56,26 +56,6 @@ fn total(records: &[Value], field: &str) -> u64 {
     records.iter().map(|r| r[field].as_u64().unwrap()).sum()
 }
 
-fn read_alerts(file: &Path) -> Vec<Value> {
-    std::fs::read_to_string(file)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn by_id(alerts: &[Value]) -> BTreeMap<String, u64> {
-    alerts
-        .iter()
-        .map(|a| {
-            (
-                a["id"].as_str().unwrap().to_owned(),
-                a["event_count"].as_u64().unwrap(),
-            )
-        })
-        .collect()
-}
-
 fn stop_logging_file(id: &str) -> Vec<u8> {
     gzip(&records_json(&[event("StopLogging", id)]))
 }

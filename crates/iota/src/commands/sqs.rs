@@ -29,7 +29,7 @@ use crate::cli::SqsArgs;
 use crate::daemon::{Daemon, DaemonSettings, Round};
 use crate::pipeline::{Counters, PipelineConfig};
 use crate::rule_engine::{dedup_window, pipeline_config, start_engine};
-use crate::s3_objects::{source_name, S3Object, S3Reader};
+use crate::s3_objects::{aws_runtime, source_name, S3Object, S3Reader};
 use crate::UsageError;
 
 /// Longest wait after failed receives before the next attempt.
@@ -37,18 +37,11 @@ const MAX_RECEIVE_BACKOFF: Duration = Duration::from_secs(60);
 
 pub fn run(args: SqsArgs) -> anyhow::Result<u8> {
     let daemon = Daemon::open(&DaemonSettings {
-        state: &args.state,
+        daemon: &args.daemon,
         engine: &args.engine,
-        alert_retention: args.alert_retention,
-        ops: &args.ops,
         once: args.once,
     })?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("aws")
-        .enable_all()
-        .build()
-        .context("cannot start the AWS clients' runtime")?;
+    let runtime = aws_runtime()?;
     let aws = args.aws.options();
     let sdk = runtime.block_on(sdk_config(&aws)).map_err(UsageError)?;
     let queue = Arc::new(Queue::new(sqs_client(&sdk), &args.queue_url));
@@ -58,16 +51,13 @@ pub fn run(args: SqsArgs) -> anyhow::Result<u8> {
     let (evaluator, mut workers) = start_engine(&args.engine, Some(&daemon.store), &daemon.errors)?;
     let dedup = dedup_window(&args.engine);
     let consumer = Consumer {
-        reader: S3Reader {
-            runtime: &runtime,
-            store: daemon.store.as_ref(),
-            evaluator: &evaluator,
-            dedup: &dedup,
-            outputs: &daemon.outputs,
-            errors: &daemon.errors,
-            concurrency: usize::from(args.concurrency),
-            shutdown: &daemon.shutdown,
-        },
+        reader: S3Reader::new(
+            &daemon,
+            &runtime,
+            &evaluator,
+            &dedup,
+            usize::from(args.concurrency),
+        ),
         queue: &queue,
         s3,
         buckets: std::cell::RefCell::new(HashMap::new()),

@@ -12,6 +12,7 @@ pub mod daemon;
 pub mod moto;
 pub mod receiver;
 
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -244,5 +245,27 @@ pub fn list_json(store: impl AsRef<OsStr>, args: &[&str]) -> Vec<Value> {
     alerts_ok(store, &[&["list", "--json"], args].concat())
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}")))
+        .collect()
+}
+
+/// Alerts written by a `file=` output, one JSON object a line (none if the file is missing).
+pub fn read_alerts(file: &Path) -> Vec<Value> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Alert id (the same for the same rule, dedup string and window in every run) -> event count.
+pub fn by_id(alerts: &[Value]) -> BTreeMap<String, u64> {
+    alerts
+        .iter()
+        .map(|a| {
+            (
+                a["id"].as_str().unwrap().to_owned(),
+                a["event_count"].as_u64().unwrap(),
+            )
+        })
         .collect()
 }

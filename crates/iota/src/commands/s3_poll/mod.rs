@@ -37,41 +37,31 @@ use crate::cli::{EngineArgs, S3PollArgs};
 use crate::daemon::{Daemon, DaemonSettings, Round};
 use crate::pipeline::Counters;
 use crate::rule_engine::{dedup_window, pipeline_config, start_engine};
-use crate::s3_objects::{source_name, S3Object, S3Reader};
+use crate::s3_objects::{aws_runtime, source_name, S3Object, S3Reader};
 use crate::UsageError;
 
 use plan::PollSettings;
 
 pub fn run(args: S3PollArgs) -> anyhow::Result<u8> {
     let daemon = Daemon::open(&DaemonSettings {
-        state: &args.state,
+        daemon: &args.daemon,
         engine: &args.engine,
-        alert_retention: args.alert_retention,
-        ops: &args.ops,
         once: args.once,
     })?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("s3")
-        .enable_all()
-        .build()
-        .context("cannot start the S3 client's runtime")?;
+    let runtime = aws_runtime()?;
     let targets = targets(&args, daemon.store.as_ref(), &runtime)?;
 
     let server = daemon.serve(bucket_readiness(&targets, &runtime))?;
     let (evaluator, mut workers) = start_engine(&args.engine, Some(&daemon.store), &daemon.errors)?;
     let dedup = dedup_window(&args.engine);
     let poller = Poller {
-        reader: S3Reader {
-            runtime: &runtime,
-            store: daemon.store.as_ref(),
-            evaluator: &evaluator,
-            dedup: &dedup,
-            outputs: &daemon.outputs,
-            errors: &daemon.errors,
-            concurrency: usize::from(args.download_concurrency),
-            shutdown: &daemon.shutdown,
-        },
+        reader: S3Reader::new(
+            &daemon,
+            &runtime,
+            &evaluator,
+            &dedup,
+            usize::from(args.download_concurrency),
+        ),
         engine: &args.engine,
     };
     let lister = Lister {

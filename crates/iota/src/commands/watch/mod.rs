@@ -45,10 +45,8 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
     }
     let root = watched_root(&args.dir)?;
     let daemon = Daemon::open(&DaemonSettings {
-        state: &args.state,
+        daemon: &args.daemon,
         engine: &args.engine,
-        alert_retention: args.alert_retention,
-        ops: &args.ops,
         once: args.once,
     })?;
     let server = daemon.serve(directory_readiness(&root))?;
