@@ -3,7 +3,8 @@
 restricted security context with a read-only root filesystem, probes on the daemon endpoint,
 the IRSA annotation, the rules ConfigMap generated from the rules directory, replicas and
 strategy per overlay (PVC for s3-poll, Secret-sourced PostgreSQL URL and PDB for sqs), the
-metrics port and annotations, and an egress-only NetworkPolicy.
+metrics port and annotations, and a NetworkPolicy that allows egress and nothing in but
+the metrics port. And the site kustomization docs/DEPLOYMENT.md shows builds on an overlay.
 
 Needs kubectl (Debian's kubernetes-client). Without it the tests are skipped, loudly; with
 CI=true they fail instead.
@@ -14,6 +15,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 import unittest
 from pathlib import Path
@@ -45,7 +47,8 @@ _rendered = {}
 
 
 def render(path):
-    """The objects `kubectl kustomize PATH` renders, by (kind, name)."""
+    """The objects `kubectl kustomize PATH` renders (PATH relative to deploy/kubernetes, or
+    absolute), by (kind, name)."""
     if path not in _rendered:
         result = subprocess.run(
             ["kubectl", "kustomize", str(KUBERNETES / path)],
@@ -165,6 +168,12 @@ class EveryKustomization:
         grace = deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
         self.assertGreater(grace, seconds(env(c)["IOTA_SHUTDOWN_TIMEOUT"]["value"]))
 
+    def test_the_image_has_an_explicit_version(self):
+        image = container(only(self.objects, "Deployment"))["image"]
+        name, _, tag = image.rpartition(":")
+        self.assertTrue(name and tag, image)
+        self.assertNotEqual(tag, "latest")
+
     def test_resources(self):
         resources = container(only(self.objects, "Deployment"))["resources"]
         self.assertEqual(resources["requests"], {"cpu": "100m", "memory": "256Mi"})
@@ -281,6 +290,42 @@ class SqsPostgresOverlay(unittest.TestCase):
             r"^https://sqs\.[a-z0-9-]+\.amazonaws\.com/\d{12}/.+$",
         )
         self.assertNotIn("PersistentVolumeClaim", {k for k, _ in self.objects})
+
+
+class TheDeploymentGuidesKustomization(unittest.TestCase):
+    """The site kustomization of docs/DEPLOYMENT.md ("Your overlay") builds on the s3-poll
+    overlay and does what the guide says: the image, the role, the bucket, an added rule."""
+
+    def test_it_builds_and_overrides_what_it_says(self):
+        guide = (ROOT / "docs" / "DEPLOYMENT.md").read_text()
+        (kustomization,) = re.findall(r"```yaml\n# acme/kustomization.yaml\n(.*?)```", guide, re.S)
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "iota").symlink_to(ROOT)
+            site = Path(tmp) / "acme"
+            (site / "rules").mkdir(parents=True)
+            (site / "kustomization.yaml").write_text(kustomization)
+            rule = "def rule(event):\n    return False\n"
+            (site / "rules" / "acme_vpn_console_login.py").write_text(rule)
+            objects = render(site)
+        deployment = only(objects, "Deployment")
+        c = container(deployment)
+        self.assertEqual(c["image"], "111122223333.dkr.ecr.eu-west-1.amazonaws.com/iota:0.1.0")
+        self.assertEqual(c["args"], ["s3-poll"])
+        self.assertEqual(env(c)["IOTA_S3_BUCKET"]["value"], "acme-org-trail")
+        self.assertEqual(env(c)["IOTA_AWS_REGION"]["value"], "us-east-1")
+        self.assertEqual(env(c)["IOTA_STATE"]["value"], "/var/lib/iota/state.db")
+        account = only(objects, "ServiceAccount")
+        self.assertEqual(
+            account["metadata"]["annotations"]["eks.amazonaws.com/role-arn"],
+            "arn:aws:iam::111122223333:role/iota",
+        )
+        (rules,) = configmaps(objects, "iota-rules-")
+        self.assertIn("acme_vpn_console_login.py", rules["data"])
+        self.assertIn("break_glass_role_assumed.py", rules["data"])
+        self.assertEqual(
+            volume_of(deployment, "/etc/iota/rules")["configMap"]["name"],
+            rules["metadata"]["name"],
+        )
 
 
 def selects(match_labels, deployment):
