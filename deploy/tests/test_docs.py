@@ -1,10 +1,11 @@
 """The operator docs match the code: every `--flag` and IOTA_* variable that
 docs/DEPLOYMENT.md and docs/OPERATIONS.md name is one docs/CONFIGURATION.md (generated from
-the CLI) lists, every `iota <command>` they show exists, the metrics of OPERATIONS.md are
-exactly those crates/iota-ops/src/metrics.rs exports, and its Prometheus rules parse and use
-only those metrics.
+the CLI) lists, every `iota <command>` they show exists, the ECS container definition is
+valid JSON, the metrics of OPERATIONS.md are exactly those crates/iota-ops/src/metrics.rs
+exports, and its Prometheus rules parse and use only those metrics.
 """
 
+import json
 import re
 import unittest
 from pathlib import Path
@@ -51,6 +52,15 @@ class OperatorDocs(unittest.TestCase):
                     )
                     if groups and sub:
                         self.assertIn(sub, groups)
+
+    def test_the_ecs_container_definition_is_json_for_a_read_only_non_root_task(self):
+        (block,) = re.findall(r"```json\n(.*?)```", DOCS["DEPLOYMENT.md"], re.S)
+        container = json.loads(block)
+        self.assertEqual(container["user"], "10001:10001")
+        self.assertIs(container["readonlyRootFilesystem"], True)
+        self.assertEqual(container["mountPoints"][0]["containerPath"], "/var/lib/iota")
+        dockerfile = (ROOT / "Dockerfile").read_text()
+        self.assertIn('VOLUME ["/var/lib/iota"]', dockerfile)
 
     def test_the_metrics_table_is_what_the_daemons_export(self):
         text = DOCS["OPERATIONS.md"]
