@@ -54,7 +54,7 @@ class Unit(unittest.TestCase):
         self.assertEqual(self.service["ProtectSystem"], "strict")
         binary, command = self.service["ExecStart"].split()[:2]
         self.assertEqual(binary, "/usr/local/bin/iota")
-        self.assertIn(f"## `iota {command}`", CONFIGURATION_MD)
+        self.assertTrue(f"## `iota {command}`" in CONFIGURATION_MD, "no such command")
 
     def test_writes_only_its_state_and_cache_directories(self):
         self.assertEqual(self.service["StateDirectory"], "iota")
@@ -69,7 +69,7 @@ class Unit(unittest.TestCase):
             if match:
                 names.add(match[1])
         for name in names:
-            self.assertIn(f"`{name}`", CONFIGURATION_MD, f"{name} is not in docs/CONFIGURATION.md")
+            self.assertTrue(f"`{name}`" in CONFIGURATION_MD, f"{name} is not an iota variable")
 
     def test_the_endpoint_stays_on_loopback_and_shutdown_has_time(self):
         self.assertTrue(self.environment["IOTA_LISTEN"].startswith("127.0.0.1:"))
