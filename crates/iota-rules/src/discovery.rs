@@ -236,7 +236,12 @@ fn collect_files(
     py: &mut Vec<PathBuf>,
     problems: &mut Vec<LoadProblem>,
 ) {
-    let walker = WalkDir::new(root).sort_by_file_name().into_iter();
+    // Links are followed: a Kubernetes ConfigMap volume holds each file as a link into a
+    // hidden `..data` directory (skipped below, so every rule is found once, by its name).
+    let walker = WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter();
     for entry in walker.filter_entry(|e| {
         let name = e.file_name().to_string_lossy();
         // Hidden and private entries (`_helpers.py`, `__pycache__`, `.git`) are never rules.

@@ -369,3 +369,34 @@ fn the_bundled_pack_passes_its_tests_validates_clean_and_covers_the_spec() {
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
+
+/// The rules directory of the Kubernetes base (deploy/kubernetes/base/rules), laid out as a
+/// ConfigMap volume lays it out: each file a link into a hidden `..data` directory that links
+/// to a timestamped one. Every rule is found once and passes its tests.
+#[test]
+fn rules_mounted_from_a_configmap_are_found_once() {
+    let source = repo_root().join("deploy/kubernetes/base/rules");
+    let mount = tempfile::tempdir().unwrap();
+    let version = mount.path().join("..2026_01_10_08_00_00.000000001");
+    std::fs::create_dir(&version).unwrap();
+    std::os::unix::fs::symlink(version.file_name().unwrap(), mount.path().join("..data")).unwrap();
+    let mut files = 0;
+    for entry in std::fs::read_dir(&source).unwrap() {
+        let name = entry.unwrap().file_name();
+        std::fs::copy(source.join(&name), version.join(&name)).unwrap();
+        std::os::unix::fs::symlink(Path::new("..data").join(&name), mount.path().join(&name))
+            .unwrap();
+        files += 1;
+    }
+    assert!(files >= 2, "no rules in {}", source.display());
+
+    let (status, stdout, stderr) = iota(&["rules", "test", s(mount.path())]);
+    assert_eq!(status, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("Org.IAM.BreakGlassRoleAssumed\n  PASS"),
+        "{stdout}"
+    );
+    let (status, stdout, _) = iota(&["rules", "list", s(mount.path()), "--json"]);
+    assert_eq!(status, 0);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+}

@@ -1,0 +1,11 @@
+# The Terraform and provider versions this module is written for.
+terraform {
+  required_version = ">= 1.5"
+
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 5.0"
+    }
+  }
+}
