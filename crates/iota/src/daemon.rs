@@ -151,6 +151,14 @@ impl Daemon {
             Ok(report) => log_deliveries(&report),
             Err(err) => tracing::error!("cannot deliver alerts: {err:#}"),
         }
+        // What is still waiting, for iota_outbox_pending: retries not due yet, or deliveries to
+        // an output that is down.
+        match self.store.outbox_status() {
+            Ok(status) => {
+                iota_ops::metrics::set_outbox_pending(status.iter().map(|s| s.pending).sum());
+            }
+            Err(err) => tracing::warn!("cannot read the outbox: {err}"),
+        }
     }
 
     /// Applies `--alert-retention`; a failure is reported and does not stop the daemon.

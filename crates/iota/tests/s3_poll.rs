@@ -438,6 +438,17 @@ fn the_daemon_serves_health_readiness_and_metrics_and_stops_on_sigterm() {
     assert!(metrics.contains("iota_processing_lag_seconds"), "{metrics}");
     assert!(metrics.contains("iota_poll_duration_seconds"), "{metrics}");
     assert!(metrics.contains("iota_alerts_total{"), "{metrics}");
+    // Read after the deliveries that follow a poll.
+    while !http_get(&addr, "/metrics")
+        .1
+        .contains("iota_outbox_pending 0")
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no iota_outbox_pending 0"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     assert_eq!(http_get(&addr, "/healthz").0, 200);
     let (status, body) = http_get(&addr, "/readyz");
@@ -692,7 +703,14 @@ fn two_replicas_on_postgres_poll_each_object_once_and_hand_over_when_one_dies() 
     }
     let handover = killed.elapsed();
     eprintln!("handed over and read the new object {handover:?} after the kill");
-    assert!(!polls_in(&logs[standby]).is_empty());
+    // The standby's record of that poll follows its commit.
+    while polls_in(&logs[standby]).is_empty() {
+        assert!(
+            killed.elapsed() < Duration::from_secs(60),
+            "the standby never polled"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     let records = committed();
     assert_eq!(records.len(), 16);
