@@ -9,7 +9,7 @@ pub mod notification;
 use std::time::Duration;
 
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_sqs::types::MessageSystemAttributeName;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 
 /// One queue.
 pub struct Queue {
@@ -95,6 +95,36 @@ impl Queue {
             .await
             .map_err(|e| self.error("delete a message from", e))?;
         Ok(())
+    }
+
+    /// Deletes up to 10 messages in one request; returns the ids of those SQS did not delete
+    /// (each may be retried on its own).
+    pub async fn delete_batch(&self, messages: &[&Message]) -> Result<Vec<String>, SqsError> {
+        let entries = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(&m.receipt_handle)
+                    .build()
+                    .expect("id and receipt handle are set")
+            })
+            .collect();
+        let output = self
+            .client
+            .delete_message_batch()
+            .queue_url(&self.url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| self.error("delete messages from", e))?;
+        Ok(output
+            .failed()
+            .iter()
+            .filter_map(|f| f.id().parse::<usize>().ok())
+            .filter_map(|i| messages.get(i).map(|m| m.id.clone()))
+            .collect())
     }
 
     /// Keeps `message` hidden for `visibility` from now.

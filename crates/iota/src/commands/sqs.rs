@@ -155,14 +155,13 @@ impl Consumer<'_> {
     ) -> anyhow::Result<()> {
         let store = self.reader.store;
         let received = messages.len();
-        let mut ignored = 0;
+        let mut ignored = Vec::new();
         let mut pending = Vec::new();
         for message in messages {
             match notification::parse(&message.body) {
                 Ok(Notification::Ignored(reason)) => {
-                    ignored += 1;
                     tracing::debug!(message = %message.id, "nothing to read ({reason}); deleted");
-                    self.delete(&message);
+                    ignored.push(message);
                 }
                 Ok(Notification::Created(objects)) => match self.identify(&objects) {
                     Ok(objects) => pending.push(Pending { message, objects }),
@@ -179,6 +178,9 @@ impl Consumer<'_> {
                 ),
             }
         }
+
+        self.delete_all(&ignored.iter().collect::<Vec<_>>());
+        let ignored = ignored.len();
 
         // Objects not committed yet, each once.
         let mut seen = HashSet::new();
@@ -210,19 +212,18 @@ impl Consumer<'_> {
         let tally = collector.tally;
 
         // Delete what is committed; the rest comes back.
-        let (mut deleted, mut left) = (0, 0);
+        let mut done = Vec::new();
         for p in &pending {
-            let mut done = true;
+            let mut committed = true;
             for announced in &p.objects {
-                done &= is_committed(store, announced)?;
+                committed &= is_committed(store, announced)?;
             }
-            if done {
-                self.delete(&p.message);
-                deleted += 1;
-            } else {
-                left += 1;
+            if committed {
+                done.push(&p.message);
             }
         }
+        self.delete_all(&done);
+        let (deleted, left) = (done.len(), pending.len() - done.len());
         round.succeeded(&counters, &tally);
         tracing::info!(
             queue = self.queue.url(),
@@ -275,6 +276,28 @@ impl Consumer<'_> {
             .entry(name.to_owned())
             .or_insert_with(|| Arc::new(TrailBucket::new(self.s3.clone(), name)));
         Arc::clone(bucket)
+    }
+
+    /// Deletes `messages`, ten to a request; those a batch could not delete are retried one
+    /// by one.
+    fn delete_all(&self, messages: &[&Message]) {
+        for chunk in messages.chunks(10) {
+            let retry: Vec<&Message> =
+                match self.reader.runtime.block_on(self.queue.delete_batch(chunk)) {
+                    Ok(failed) => chunk
+                        .iter()
+                        .copied()
+                        .filter(|m| failed.contains(&m.id))
+                        .collect(),
+                    Err(err) => {
+                        tracing::debug!("cannot delete a batch, deleting one by one: {err}");
+                        chunk.to_vec()
+                    }
+                };
+            for message in retry {
+                self.delete(message);
+            }
+        }
     }
 
     /// Deletes `message`, retrying a few times; a message left behind is harmless (its
