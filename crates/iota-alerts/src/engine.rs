@@ -17,7 +17,7 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use iota_rules::{Match, MatchDetails, Rule};
 
-use crate::schema::{Alert, SourceRef, ALERT_SCHEMA_VERSION};
+use crate::schema::{one_line_json, Alert, SourceRef, ALERT_SCHEMA_VERSION};
 
 /// One `rule()` hit, with everything needed to turn it into (part of) an alert.
 pub struct RuleMatch<'a> {
@@ -178,7 +178,7 @@ impl RuleFacts {
 
 impl Representative {
     fn of(m: &RuleMatch<'_>) -> Self {
-        let event = std::str::from_utf8(m.event_json)
+        let event = std::str::from_utf8(&one_line_json(m.event_json))
             .ok()
             .and_then(|s| RawValue::from_string(s.to_owned()).ok())
             .unwrap_or_else(|| RawValue::from_string("null".into()).expect("valid JSON"));

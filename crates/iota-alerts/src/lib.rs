@@ -5,4 +5,4 @@ pub mod engine;
 pub mod schema;
 
 pub use engine::{alert_id, AlertEngine, Outcome, RuleMatch};
-pub use schema::{Alert, RuleErrorRecord, SourceRef, ALERT_SCHEMA_VERSION};
+pub use schema::{one_line_json, Alert, RuleErrorRecord, SourceRef, ALERT_SCHEMA_VERSION};

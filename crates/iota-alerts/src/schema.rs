@@ -1,6 +1,7 @@
 //! The records iota emits, as documented in docs/ALERTS.md: the versioned alert (SPEC 4) and
 //! the rule error. Field order is the documented order.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -8,6 +9,36 @@ use serde::{Serialize, Serializer};
 use serde_json::value::RawValue;
 
 use iota_rules::Severity;
+
+/// A normalized event's JSON as an alert carries it: on one line. Events keep their original
+/// bytes, so one from a pretty-printed input has line breaks and indentation between its
+/// tokens, which would split the alert over several lines in the line-oriented outputs
+/// (stdout, files); that whitespace is dropped. `json` is valid JSON, so a line break can only
+/// be between tokens; whitespace inside strings is kept.
+pub fn one_line_json(json: &[u8]) -> Cow<'_, [u8]> {
+    if !json.iter().any(|&b| b == b'\n' || b == b'\r') {
+        return Cow::Borrowed(json);
+    }
+    let mut out = Vec::with_capacity(json.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in json {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+        } else if matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            continue;
+        } else if b == b'"' {
+            in_string = true;
+        }
+        out.push(b);
+    }
+    Cow::Owned(out)
+}
 
 /// Version of the alert schema; bumped on any incompatible change.
 pub const ALERT_SCHEMA_VERSION: u32 = 1;
@@ -92,4 +123,22 @@ impl RuleErrorRecord {
 
 fn rfc3339<S: Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&time.to_rfc3339_opts(SecondsFormat::Micros, true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pretty_printed_event_is_put_on_one_line_and_its_strings_are_kept() {
+        let pretty = "{\r\n  \"a\": \"x y\\\" \\\\\",\n  \"b\": [1, {\"c\": null}]\n}";
+        let one_line = one_line_json(pretty.as_bytes());
+        assert_eq!(
+            std::str::from_utf8(&one_line).unwrap(),
+            r#"{"a":"x y\" \\","b":[1,{"c":null}]}"#
+        );
+        // Without a line break the event is used as it is.
+        let compact = br#"{"a": "x"}"#;
+        assert!(matches!(one_line_json(compact), Cow::Borrowed(b) if b == compact));
+    }
 }

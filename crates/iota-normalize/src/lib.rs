@@ -66,6 +66,9 @@ pub enum NormalizeError {
     NotAnObject,
     #[error("unknown log type: no eventVersion, eventSource or eventName field")]
     UnknownLogType,
+    /// A log type that is recognised but not processed yet.
+    #[error("unsupported log type: {log_type} events are not processed yet")]
+    UnsupportedLogType { log_type: &'static str },
 }
 
 impl NormalizeError {

@@ -500,6 +500,39 @@ fn rejected_events() {
 }
 
 #[test]
+fn cloudtrail_insights_events_are_refused_as_unsupported() {
+    // As CloudTrail writes them under `CloudTrail-Insight/`: `eventVersion` like any
+    // CloudTrail event, but the API call is described under `insightDetails`.
+    let insight = r#"{"eventVersion":"1.07","eventTime":"2023-07-10T12:00:00Z","awsRegion":"us-east-1","eventID":"5bd5c1a8-9a4b-4b3c-8f0f-1e2b3c4d5e6f","eventType":"AwsCloudTrailInsight","recipientAccountId":"123837392027","sharedEventID":"1f2e3d4c-5b6a-4789-8a9b-0c1d2e3f4a5b","insightDetails":{"state":"Start","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","insightType":"ApiCallRateInsight","insightContext":{"statistics":{"baseline":{"average":0.01},"insight":{"average":5.0}}}},"eventCategory":"Insight"}"#;
+    let normalizer = normalizer();
+    let err = normalizer
+        .normalize(insight.as_bytes(), parse_time())
+        .unwrap_err();
+    assert_eq!(
+        err,
+        NormalizeError::UnsupportedLogType {
+            log_type: "AWS.CloudTrailInsight"
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "unsupported log type: AWS.CloudTrailInsight events are not processed yet"
+    );
+    // Either marker is enough; the same keys with other values are ordinary events.
+    for marker in [
+        r#""eventType":"AwsCloudTrailInsight""#,
+        r#""eventCategory":"Insight""#,
+    ] {
+        let raw = format!(r#"{{"eventVersion":"1.07",{marker}}}"#);
+        assert!(normalizer.normalize(raw.as_bytes(), parse_time()).is_err());
+    }
+    let (_, object) = normalize(
+        r#"{"eventVersion":"1.09","eventType":"AwsApiCall","eventCategory":"Management"}"#,
+    );
+    assert_eq!(object["p_log_type"], "AWS.CloudTrail");
+}
+
+#[test]
 fn deep_nesting_is_an_error_not_a_crash() {
     let deep = |depth: usize| {
         format!(

@@ -1,5 +1,8 @@
 //! Local inputs: files, directories searched recursively (in name order, following symlinks
-//! with loop detection) and `-` for stdin.
+//! with loop detection) and `-` for stdin. A path given by name that is neither a file nor a
+//! directory (a named pipe, `/dev/stdin`, a shell's `<(zcat ...)`) is read as a stream;
+//! inside directories only regular files are inputs, since opening a pipe found there could
+//! wait forever for a writer.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -28,7 +31,10 @@ pub fn expand_paths(paths: &[PathBuf]) -> (Vec<Input>, Vec<InputListError>) {
         }
         for entry in WalkDir::new(path).follow_links(true).sort_by_file_name() {
             match entry {
-                Ok(entry) if entry.file_type().is_file() => {
+                Ok(entry)
+                    if entry.file_type().is_file()
+                        || (entry.depth() == 0 && !entry.file_type().is_dir()) =>
+                {
                     let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
                     inputs.push(Input::File {
                         path: entry.into_path(),
@@ -87,6 +93,28 @@ mod tests {
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].path, missing.display().to_string());
         assert_eq!(errors[0].reason, "no such file or directory");
+    }
+
+    #[test]
+    fn a_named_pipe_is_an_input_when_named_but_not_inside_a_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let status = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("run mkfifo");
+        assert!(status.success());
+        std::fs::write(dir.path().join("file.json"), "{}").unwrap();
+        let (inputs, errors) = expand_paths(&[fifo.clone(), dir.path().to_path_buf()]);
+        assert!(errors.is_empty(), "{errors:?}");
+        let names: Vec<String> = inputs.iter().map(Input::name).collect();
+        assert_eq!(
+            names,
+            vec![
+                fifo.display().to_string(),
+                dir.path().join("file.json").display().to_string()
+            ]
+        );
     }
 
     #[test]

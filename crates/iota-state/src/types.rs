@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use iota_alerts::{Alert, RuleErrorRecord, RuleMatch, SourceRef};
+use iota_alerts::{one_line_json, Alert, RuleErrorRecord, RuleMatch, SourceRef};
 use iota_rules::Severity;
 
 /// Sample events kept per alert: the earliest ones of its window.
@@ -59,7 +59,7 @@ impl MatchRecord {
             create_alert: rule.create_alert,
             event_time: m.event_time,
             event_id: event_id.into(),
-            event: String::from_utf8_lossy(m.event_json).into_owned(),
+            event: String::from_utf8_lossy(&one_line_json(m.event_json)).into_owned(),
             title: details.title,
             severity: details.severity,
             alert_context: details.alert_context,

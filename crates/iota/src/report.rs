@@ -121,7 +121,8 @@ impl ScanSummary {
 
     /// Records peak memory; call once every worker has exited.
     pub fn set_peak_memory(&mut self) {
-        self.peak_rss_bytes = max_rss_bytes(libc::RUSAGE_SELF);
+        self.peak_rss_bytes =
+            own_peak_rss_bytes().unwrap_or_else(|| max_rss_bytes(libc::RUSAGE_SELF));
         self.worker_peak_rss_bytes = max_rss_bytes(libc::RUSAGE_CHILDREN);
     }
 
@@ -183,6 +184,21 @@ impl ScanSummary {
     }
 }
 
+/// The peak resident memory of the program running in this process (`VmHWM`). getrusage's
+/// `ru_maxrss` is not used for it: when the process that started iota used vfork (as
+/// posix_spawn does), Linux carries that process's peak over exec, so a scan started by a large
+/// test harness or script would report the harness's memory.
+fn own_peak_rss_bytes() -> Option<u64> {
+    vm_hwm_bytes(&std::fs::read_to_string("/proc/self/status").ok()?)
+}
+
+/// `VmHWM` of a `/proc/<pid>/status` text, in bytes.
+fn vm_hwm_bytes(status: &str) -> Option<u64> {
+    let value = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?;
+    let kib: u64 = value.trim().strip_suffix("kB")?.trim().parse().ok()?;
+    Some(kib * 1024)
+}
+
 fn max_rss_bytes(who: libc::c_int) -> u64 {
     // SAFETY: getrusage fills the struct it is given.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -191,4 +207,19 @@ fn max_rss_bytes(who: libc::c_int) -> u64 {
     }
     // Linux reports kilobytes.
     (usage.ru_maxrss.max(0) as u64) * 1024
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peak_memory_is_this_programs_own() {
+        let status =
+            "Name:\tiota\nVmPeak:\t  900000 kB\nVmHWM:\t   20480 kB\nVmRSS:\t   10240 kB\n";
+        assert_eq!(vm_hwm_bytes(status), Some(20 << 20));
+        assert_eq!(vm_hwm_bytes("Name:\tiota\n"), None);
+        let own = own_peak_rss_bytes().expect("Linux has /proc/self/status");
+        assert!(own > 0 && own <= max_rss_bytes(libc::RUSAGE_SELF), "{own}");
+    }
 }

@@ -1,6 +1,9 @@
 //! `AWS.CloudTrail`: a management, data or service event as CloudTrail writes it.
 //!
-//! Classification: a top-level `eventVersion`, `eventSource` or `eventName` key.
+//! Classification: a top-level `eventVersion`, `eventSource` or `eventName` key. A CloudTrail
+//! Insights event (`eventType` `AwsCloudTrailInsight` or `eventCategory` `Insight`) has
+//! `eventVersion` too but is another log type, `AWS.CloudTrailInsight`, not supported yet: it
+//! is refused rather than passed to `AWS.CloudTrail` rules (see [`CloudTrail::is_insight`]).
 //! Event time: `eventTime` (RFC 3339, CloudTrail writes `2023-07-10T11:42:36Z`).
 //!
 //! Indicators, a selection in the spirit of Panther's CloudTrail schema:
@@ -31,6 +34,8 @@ use crate::walk::{Sink, Text};
 pub(crate) struct CloudTrail<'de> {
     /// A classifying key was seen.
     is_cloudtrail: bool,
+    /// `eventType` or `eventCategory` says this is an Insights event.
+    is_insight: bool,
     event_id: Option<String>,
     event_time: Option<DateTime<Utc>>,
     indicators: Indicators<'de>,
@@ -42,6 +47,8 @@ enum Field {
     Root,
     EventTime,
     EventId,
+    EventType,
+    EventCategory,
     SourceIpAddress,
     /// `requestParameters`, `responseElements`, `additionalEventData`.
     Payload,
@@ -82,6 +89,8 @@ impl<'de> Sink<'de> for CloudTrail<'de> {
             }
             (Field::Root, "eventTime") => Field::EventTime,
             (Field::Root, "eventID") => Field::EventId,
+            (Field::Root, "eventType") => Field::EventType,
+            (Field::Root, "eventCategory") => Field::EventCategory,
             (Field::Root, "sourceIPAddress") => Field::SourceIpAddress,
             (Field::Root, "recipientAccountId") => Field::AccountId,
             (Field::Root, "requestParameters" | "responseElements" | "additionalEventData") => {
@@ -116,6 +125,8 @@ impl<'de> Sink<'de> for CloudTrail<'de> {
             // Last one wins for repeated keys, as in the Python rules' view of the event.
             Field::EventTime => self.event_time = parse_rfc3339(s),
             Field::EventId => self.event_id = Some(s.to_owned()),
+            Field::EventType => self.is_insight |= s == "AwsCloudTrailInsight",
+            Field::EventCategory => self.is_insight |= s == "Insight",
             Field::SourceIpAddress => self.address_or_host(value),
             Field::HostHeader => self.address_or_host(value.sub(strip_port(s))),
             Field::AccountId if is_account_id(s) => self.indicators.push(Kind::AwsAccountId, value),
@@ -146,6 +157,11 @@ impl<'de> LogType<'de> for CloudTrail<'de> {
 }
 
 impl<'de> CloudTrail<'de> {
+    /// The event is a CloudTrail Insights event, whatever its other keys.
+    pub(crate) fn is_insight(&self) -> bool {
+        self.is_insight
+    }
+
     /// `sourceIPAddress` is an address for calls from the internet or a VPC, and a service
     /// host name (`ec2.amazonaws.com`) or `AWS Internal` for calls made by AWS.
     fn address_or_host(&mut self, value: Text<'de, '_>) {

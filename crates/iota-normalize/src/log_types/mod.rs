@@ -4,7 +4,9 @@
 //! Adding a JSON log type (CloudTrailInsight, GuardDuty) means one module here implementing
 //! [`LogType`], scanned in the same pass by [`classify`] and picked by its `finish`, ahead of
 //! broader types (an Insight event also has `eventVersion`). Line formats (VPCFlow,
-//! S3ServerAccess, ALB) are not JSON and will need their own entry point next to it.
+//! S3ServerAccess, ALB) are not JSON and will need their own entry point next to it. Until
+//! CloudTrailInsight has its module, `cloudtrail` recognises Insights events so that they are
+//! refused ([`NormalizeError::UnsupportedLogType`]) instead of passing for `AWS.CloudTrail`.
 
 mod cloudtrail;
 
@@ -41,6 +43,11 @@ pub(crate) fn classify<'de>(
     let mut cloudtrail = cloudtrail::CloudTrail::default();
     let mut captures = Captures::new(plan);
     walk(json, &mut Both(&mut cloudtrail, &mut captures)).map_err(NormalizeError::invalid_json)?;
+    if cloudtrail.is_insight() {
+        return Err(NormalizeError::UnsupportedLogType {
+            log_type: "AWS.CloudTrailInsight",
+        });
+    }
     let classified = cloudtrail.finish().ok_or(NormalizeError::UnknownLogType)?;
     Ok((classified, captures.into_values()))
 }

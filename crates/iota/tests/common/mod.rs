@@ -171,8 +171,17 @@ pub fn scan(args: &[&str], stdin: Option<&[u8]>) -> Scan {
         child.stdin.take().unwrap().write_all(bytes).unwrap();
     }
     let output = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    parse_scan(
+        output.status.code().unwrap_or(-1),
+        &output.stdout,
+        &output.stderr,
+    )
+}
+
+/// What `iota --log-format json scan` printed: alerts on stdout, JSON records on stderr.
+pub fn parse_scan(status: i32, stdout: &[u8], stderr: &[u8]) -> Scan {
+    let stdout = String::from_utf8(stdout.to_vec()).unwrap();
+    let stderr = String::from_utf8_lossy(stderr).into_owned();
     let alerts = stdout
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("alert line {l:?}: {e}")))
@@ -190,7 +199,7 @@ pub fn scan(args: &[&str], stdin: Option<&[u8]>) -> Scan {
         }
     }
     Scan {
-        status: output.status.code().unwrap_or(-1),
+        status,
         alerts,
         rule_errors,
         logs,
