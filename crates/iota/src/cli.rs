@@ -16,9 +16,10 @@ use crate::logging::LogFormat;
     version,
     about = "Self-hosted detection engine for AWS CloudTrail",
     long_about = "Self-hosted detection engine for AWS CloudTrail.\n\n\
-        iota reads CloudTrail logs (local files now; S3 and SQS in daemon modes), runs Python \
-        detection rules over every event in isolated worker processes, and emits \
-        deduplicated alerts as JSON lines.\n\n\
+        iota reads CloudTrail logs (local files with `scan`; as they land with `watch`, \
+        `s3-poll` and `sqs`), runs Python detection rules over every event in isolated \
+        worker processes, and sends deduplicated alerts to stdout, files, Slack, PagerDuty, \
+        webhooks, SNS, Splunk or Datadog.\n\n\
         Every option has an environment twin (IOTA_<OPTION>); command-line flags win."
 )]
 pub struct Cli {
