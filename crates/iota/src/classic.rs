@@ -22,8 +22,8 @@ pub struct Translated {
 }
 
 /// Rewrites a classic command line; `None` when `args` is not one (a subcommand form, or
-/// no classic flag at all).
-pub fn translate(args: &[OsString]) -> Option<Translated> {
+/// no classic flag at all). `slack_webhook` says whether `SLACK_WEBHOOK_URL` is set.
+pub fn translate(args: &[OsString], slack_webhook: bool) -> Option<Translated> {
     let strings: Vec<String> = args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -61,7 +61,7 @@ pub fn translate(args: &[OsString]) -> Option<Translated> {
         }
         i += 1;
     }
-    if std::env::var_os("SLACK_WEBHOOK_URL").is_some() {
+    if slack_webhook {
         out.push("--output".into());
         out.push("slack=env:SLACK_WEBHOOK_URL".into());
     }
@@ -111,7 +111,7 @@ mod tests {
 
     fn translated(args: &[&str]) -> Option<Vec<String>> {
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
-        translate(&args).map(|t| {
+        translate(&args, false).map(|t| {
             t.args
                 .into_iter()
                 .map(|a| a.into_string().unwrap())
@@ -187,10 +187,32 @@ mod tests {
             .iter()
             .map(OsString::from)
             .collect();
-        let translated = translate(&args).unwrap();
+        let translated = translate(&args, false).unwrap();
         assert_eq!(translated.args, ["iota", "scan", "e.jsonl"]);
         assert_eq!(translated.notices.len(), 1);
         assert!(translated.notices[0].contains("/opt/engine"));
+    }
+
+    #[test]
+    fn slack_webhook_url_adds_a_slack_output_to_the_classic_form_only() {
+        let args: Vec<OsString> = ["iota", "--mode=s3-poll", "--s3-bucket=trail"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        let translated = translate(&args, true).unwrap();
+        assert_eq!(
+            translated.args,
+            [
+                "iota",
+                "s3-poll",
+                "--bucket",
+                "trail",
+                "--output",
+                "slack=env:SLACK_WEBHOOK_URL"
+            ]
+        );
+        let modern: Vec<OsString> = ["iota", "s3-poll"].iter().map(OsString::from).collect();
+        assert_eq!(translate(&modern, true), None);
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub struct UsageError(pub String);
 
 fn main() -> ExitCode {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let classic = classic::translate(&args);
+    let classic = classic::translate(&args, std::env::var_os("SLACK_WEBHOOK_URL").is_some());
     let cli = match &classic {
         Some(translated) => Cli::parse_from(&translated.args),
         None => Cli::parse_from(&args),
