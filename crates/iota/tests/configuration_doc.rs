@@ -324,7 +324,7 @@ const OTHER_ENV: &[(&str, &str, &str)] = &[
     ),
     (
         "SLACK_WEBHOOK_URL",
-        "crates/iota/src/classic.rs",
+        "crates/iota/src/main.rs",
         "The classic command line only (`iota --mode=...`, docs/DAEMONS.md): adds a Slack \
          output. Elsewhere, name it in an output target: `slack=env:SLACK_WEBHOOK_URL`.",
     ),
