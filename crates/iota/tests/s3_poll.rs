@@ -373,18 +373,7 @@ fn killed_round(
         "each object committed once: {records:?}"
     );
 
-    let accepted = receiver.accepted();
-    let mut first_receipt: BTreeMap<String, u64> = BTreeMap::new();
-    for alert in &accepted {
-        first_receipt
-            .entry(alert["id"].as_str().unwrap().to_owned())
-            .or_insert(alert["event_count"].as_u64().unwrap());
-    }
-    assert_eq!(&first_receipt, expected, "each alert, after {kills} kills");
-    assert!(
-        accepted.len() - expected.len() <= kills,
-        "only a send in flight when its process was killed may repeat"
-    );
+    receiver.assert_each_alert_delivered(expected, kills);
     kills
 }
 

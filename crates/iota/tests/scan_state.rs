@@ -307,23 +307,7 @@ fn killed_round(
         break;
     }
 
-    let accepted = receiver.accepted();
-    let mut first_receipt: BTreeMap<String, u64> = BTreeMap::new();
-    for alert in &accepted {
-        first_receipt
-            .entry(alert["id"].as_str().unwrap().to_owned())
-            .or_insert(alert["event_count"].as_u64().unwrap());
-    }
-    assert_eq!(
-        &first_receipt, expected,
-        "every alert, with its final count, after {kills} kills"
-    );
-    // Only a send in flight when its process was killed may have been repeated.
-    let repeated = accepted.len() - expected.len();
-    assert!(
-        repeated <= kills,
-        "{repeated} repeated sends for {kills} kills"
-    );
+    receiver.assert_each_alert_delivered(expected, kills);
     kills
 }
 

@@ -5,7 +5,6 @@
 mod common;
 
 use std::ffi::OsStr;
-use std::process::Command;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use iota_state::{
@@ -14,24 +13,11 @@ use iota_state::{
 use serde_json::{json, Value};
 
 use common::state_store::{on_both_backends, StoreFixture};
-use common::Run;
+use common::{store_command, Run};
 
 /// `iota sources ARGS... --state <store>`, logging as text.
 fn sources(store: impl AsRef<OsStr>, args: &[&str]) -> Run {
-    let output = Command::new(env!("CARGO_BIN_EXE_iota"))
-        .args(["--log-format", "text", "sources"])
-        .args(args)
-        .arg("--state")
-        .arg(store)
-        .env_remove("IOTA_STATE")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run iota");
-    Run {
-        status: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    store_command("sources", store, args)
 }
 
 /// [`sources`], which must succeed; its stdout.

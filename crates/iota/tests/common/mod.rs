@@ -226,8 +226,14 @@ pub struct Run {
 
 /// `iota alerts ARGS... --state <store>`, logging as text.
 pub fn alerts(store: impl AsRef<OsStr>, args: &[&str]) -> Run {
+    store_command("alerts", store, args)
+}
+
+/// `iota COMMAND ARGS... --state <store>` (a command that reads the state store), logging as
+/// text.
+pub fn store_command(command: &str, store: impl AsRef<OsStr>, args: &[&str]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_iota"))
-        .args(["--log-format", "text", "alerts"])
+        .args(["--log-format", "text", command])
         .args(args)
         .arg("--state")
         .arg(store)

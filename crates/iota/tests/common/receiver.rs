@@ -1,5 +1,6 @@
 //! A webhook receiver on loopback standing in for a real alert destination.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU16, Ordering};
@@ -58,6 +59,28 @@ impl Receiver {
 
     pub fn accepted(&self) -> Vec<Value> {
         self.accepted.lock().unwrap().clone()
+    }
+
+    /// After runs killed `kills` times: every alert of `expected` (id -> event count) was
+    /// received, first with its final count, and at most one send per kill (the one in
+    /// flight) was repeated.
+    pub fn assert_each_alert_delivered(&self, expected: &BTreeMap<String, u64>, kills: usize) {
+        let accepted = self.accepted();
+        let mut first_receipt: BTreeMap<String, u64> = BTreeMap::new();
+        for alert in &accepted {
+            first_receipt
+                .entry(alert["id"].as_str().unwrap().to_owned())
+                .or_insert(alert["event_count"].as_u64().unwrap());
+        }
+        assert_eq!(
+            &first_receipt, expected,
+            "every alert, with its final count, after {kills} kills"
+        );
+        let repeated = accepted.len() - expected.len();
+        assert!(
+            repeated <= kills,
+            "{repeated} repeated sends for {kills} kills: only a send in flight when its process was killed may repeat"
+        );
     }
 }
 
