@@ -544,7 +544,7 @@ pub struct S3PollArgs {
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub download_concurrency: u16,
 
-    /// How long after failing an object (it could not be downloaded or committed) is read
+    /// How long after a failure an object (it could not be downloaded or committed) is read
     /// again; the wait doubles with each further failure, up to 60 times this.
     #[arg(long, value_name = "DURATION", env = "IOTA_FAILED_OBJECT_RETRY", default_value = "1m",
           value_parser = positive_duration)]

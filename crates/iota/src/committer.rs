@@ -210,7 +210,9 @@ impl Collector for StoreCollector<'_> {
                     "{} malformed record{} skipped; the first at {}",
                     done.malformed,
                     if done.malformed == 1 { "" } else { "s" },
-                    done.first_malformed.as_deref().unwrap_or("an unknown position")
+                    done.first_malformed
+                        .as_deref()
+                        .unwrap_or("an unknown position")
                 )),
                 // The input may be readable later: nothing of it is kept, it is read again
                 // from the start.

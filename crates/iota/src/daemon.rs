@@ -10,7 +10,7 @@
 //! - the deliveries: a thread of their own sends what the outbox holds after each round and
 //!   every few seconds, so that a slow or hung receiver never holds up the reading of logs
 //!   (each attempt is bounded by its output's timeout, and an output that fails is not tried
-//!   again before the next pass);
+//!   again before the next pass); with `--once`, [`Daemon::finish`] sends them all at the end;
 //! - [`Daemon::prune`] applies `--alert-retention`;
 //! - [`Daemon::finish`]: the end of the run. After a shutdown request the outbox gets what is
 //!   left of `--shutdown-timeout` (the rest waits for the next run); `--once` waits for its
@@ -75,7 +75,8 @@ pub struct Daemon {
     alert_retention: Duration,
     listen: SocketAddr,
     shutdown_timeout: Duration,
-    deliveries: BackgroundDeliveries,
+    /// `None` with `--once`.
+    deliveries: Option<BackgroundDeliveries>,
 }
 
 impl Daemon {
@@ -88,7 +89,8 @@ impl Daemon {
             IfMissing::Create,
         )?);
         let outputs: Arc<[Box<dyn AlertOutput>]> = outputs.into();
-        let deliveries = BackgroundDeliveries::start(Arc::clone(&store), Arc::clone(&outputs));
+        let deliveries = (!settings.once)
+            .then(|| BackgroundDeliveries::start(Arc::clone(&store), Arc::clone(&outputs)));
         Ok(Daemon {
             shutdown,
             store,
@@ -149,7 +151,9 @@ impl Daemon {
     /// only when the state store cannot be used with `--once`.
     pub fn finish(&self) -> anyhow::Result<()> {
         // The attempt in flight is bounded by its output's timeout.
-        self.deliveries.stop();
+        if let Some(deliveries) = &self.deliveries {
+            deliveries.stop();
+        }
         if self.shutdown.is_requested() {
             let deadline = self.shutdown.deadline(self.shutdown_timeout);
             tracing::info!("shutting down: sending due alerts");
@@ -214,7 +218,9 @@ impl Round<'_> {
             iota_ops::metrics::worker_restarted();
         }
         iota_ops::metrics::poll_finished(self.started.elapsed(), ok);
-        self.daemon.deliveries.wake();
+        if let Some(deliveries) = &self.daemon.deliveries {
+            deliveries.wake();
+        }
     }
 }
 

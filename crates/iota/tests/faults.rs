@@ -318,18 +318,27 @@ fn s3_poll_retries_s3_errors_timeouts_and_resets_and_reads_each_object_once() {
         assert_eq!(record.attempts, attempts, "{record:?}\n{}", daemon.stderr());
     }
     assert!(daemon.logged("InternalError") > 0, "{}", daemon.stderr());
-    assert!(daemon.logged("download too slow") > 0, "{}", daemon.stderr());
+    assert!(
+        daemon.logged("download too slow") > 0,
+        "{}",
+        daemon.stderr()
+    );
     assert!(daemon.logged("poll failed") > 0, "{}", daemon.stderr());
     assert_eq!(delivered_event_ids(&read_alerts(&alerts)), once_each(&ids));
     assert_eq!(daemon.metric(r#"iota_objects_total{outcome="ok"}"#), 6.0);
-    assert_eq!(daemon.metric(r#"iota_objects_total{outcome="failed"}"#), 2.0);
+    assert_eq!(
+        daemon.metric(r#"iota_objects_total{outcome="failed"}"#),
+        2.0
+    );
     assert!(daemon.metric("iota_poll_failures_total") >= 1.0);
 
     // S3 keeps throttling every listing: not ready, naming S3, polls failing; still alive.
     let failures = daemon.metric("iota_poll_failures_total");
-    proxy.inject(usize::MAX, Fault::s3_error(503, "SlowDown"), |r: &Request| {
-        r.is_list_objects()
-    });
+    proxy.inject(
+        usize::MAX,
+        Fault::s3_error(503, "SlowDown"),
+        |r: &Request| r.is_list_objects(),
+    );
     daemon.wait_for("/readyz failing on s3", || {
         let (status, body) = daemon.readyz();
         status == 503 && body.contains("s3")
@@ -381,9 +390,11 @@ fn sqs_receive_and_delete_errors_lose_nothing_and_repeat_no_alert() {
     proxy.inject(1, Fault::sqs_error(500, "InternalError"), |r: &Request| {
         r.is_sqs("DeleteMessageBatch")
     });
-    proxy.inject(usize::MAX, Fault::sqs_error(403, "AccessDenied"), |r: &Request| {
-        r.is_sqs("DeleteMessageBatch") || r.is_sqs("DeleteMessage")
-    });
+    proxy.inject(
+        usize::MAX,
+        Fault::sqs_error(403, "AccessDenied"),
+        |r: &Request| r.is_sqs("DeleteMessageBatch") || r.is_sqs("DeleteMessage"),
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.db").display().to_string();
@@ -398,7 +409,11 @@ fn sqs_receive_and_delete_errors_lose_nothing_and_repeat_no_alert() {
     daemon.wait_for("the undeleted messages reported", || {
         daemon.logged("cannot delete") > ids.len()
     });
-    assert!(daemon.logged("cannot receive messages") >= 1, "{}", daemon.stderr());
+    assert!(
+        daemon.logged("cannot receive messages") >= 1,
+        "{}",
+        daemon.stderr()
+    );
     assert!(daemon.metric("iota_poll_failures_total") >= 1.0);
 
     // Deletes work again: the messages left come back, find their objects committed and are
@@ -448,9 +463,10 @@ fn s3_poll_rides_out_the_state_store_going_away_and_coming_back() {
     let address = postgres_address(&postgres.location);
     let upstream: SocketAddr = address.parse().unwrap();
     let relay = TcpProxy::start(upstream);
-    let through_relay = postgres
-        .location
-        .replacen(address, &format!("127.0.0.1:{}", relay.port), 1);
+    let through_relay =
+        postgres
+            .location
+            .replacen(address, &format!("127.0.0.1:{}", relay.port), 1);
 
     let dir = tempfile::tempdir().unwrap();
     let alerts = dir.path().join("alerts.jsonl");
@@ -523,8 +539,8 @@ fn webhook_errors_throttling_timeouts_and_a_hung_receiver_neither_lose_nor_block
         return;
     };
     moto.create_bucket(BUCKET);
-    let ids: Vec<String> = (0..10).map(|i| format!("hook-{i}")).collect();
-    for (i, id) in ids.iter().enumerate().take(6) {
+    let ids: Vec<String> = (0..6).map(|i| format!("hook-{i}")).collect();
+    for (i, id) in ids.iter().enumerate() {
         moto.put(BUCKET, &nth_key(i, "Hook"), stop_logging_object(id));
     }
     let receiver = Receiver::start(Duration::ZERO);
@@ -587,34 +603,47 @@ fn webhook_errors_throttling_timeouts_and_a_hung_receiver_neither_lose_nor_block
             );
         }
     }
+    // Counted once each attempt has ended (the alert may be received while the sender still
+    // waits for the answer).
+    daemon.wait_for("a failure counted for each of the 8 faults", || {
+        daemon.metric(r#"iota_delivery_failures_total{output="hook"}"#) >= 8.0
+    });
+    daemon.wait_for("an attempt counted for each fault and alert", || {
+        daemon.metric(r#"iota_delivery_attempts_total{output="hook"}"#) >= 14.0
+    });
     let failures = daemon.metric(r#"iota_delivery_failures_total{output="hook"}"#);
-    assert!(failures >= 8.0, "{failures} delivery failures for 8 faults");
-    assert!(daemon.metric(r#"iota_delivery_attempts_total{output="hook"}"#) >= 14.0);
 
-    // The receiver hangs for good: new logs are still read and committed while the alerts
-    // wait in the outbox.
+    // The receiver hangs for good. An object of 20 alerts is read, and their deliveries
+    // hang one after the other; an object written next is read within a few polls all the
+    // same, while the alerts wait in the outbox (20 sends timing out in a row would hold it
+    // up for 20 s if reading waited for deliveries).
     proxy.inject(usize::MAX, Fault::Hang, any);
-    for (i, id) in ids.iter().enumerate().skip(6) {
-        moto.put(BUCKET, &nth_key(i, "Hook"), stop_logging_object(id));
-    }
+    let burst: Vec<Value> = (0..20)
+        .map(|n| event("StopLogging", &format!("hook-burst-{n}")))
+        .collect();
+    moto.put(BUCKET, &nth_key(6, "Hook"), gzip(&records_json(&burst)));
     let source = format!("s3://{BUCKET}");
-    let hung_at = Instant::now();
-    daemon.wait_for("the later objects committed", || {
-        committed(&state, &source) == ids.len()
+    daemon.wait_for("the burst committed", || committed(&state, &source) == 7);
+    daemon.wait_for("the burst's alerts waiting in iota_outbox_pending", || {
+        daemon.metric("iota_outbox_pending") >= 10.0
+    });
+    let later = nth_key(7, "Hook");
+    moto.put(BUCKET, &later, stop_logging_object("hook-later"));
+    let put_at = Instant::now();
+    daemon.wait_for("the later object committed", || {
+        committed(&state, &source) == 8
     });
     assert!(
-        hung_at.elapsed() < Duration::from_secs(30),
+        put_at.elapsed() < Duration::from_secs(10),
         "reading waited {:?} for the hung receiver",
-        hung_at.elapsed()
+        put_at.elapsed()
     );
-    daemon.wait_for("the waiting alerts in iota_outbox_pending", || {
-        daemon.metric("iota_outbox_pending") >= 1.0
-    });
     assert!(daemon.metric(r#"iota_delivery_failures_total{output="hook"}"#) > failures);
 
     proxy.clear();
-    daemon.wait_for("every alert received", || received().len() == ids.len());
-    let repeated = receiver.accepted().len() - ids.len();
+    let all = ids.len() + burst.len() + 1;
+    daemon.wait_for("every alert received", || received().len() == all);
+    let repeated = receiver.accepted().len() - all;
     assert!(repeated <= reached_receiver, "{repeated} repeated");
     daemon.stop();
 }
@@ -714,9 +743,11 @@ fn s3_poll_records_bad_objects_with_their_reason_and_goes_on() {
     moto.put(BUCKET, &gone, stop_logging_object("never-read"));
     let proxy = FaultProxy::start(&moto.endpoint);
     let gone_key = gone.clone();
-    proxy.inject(usize::MAX, Fault::s3_error(404, "NoSuchKey"), move |r: &Request| {
-        r.is_get_object(&gone_key)
-    });
+    proxy.inject(
+        usize::MAX,
+        Fault::s3_error(404, "NoSuchKey"),
+        move |r: &Request| r.is_get_object(&gone_key),
+    );
     let good = nth_key(20, "Good");
     moto.put(BUCKET, &good, stop_logging_object("good-0"));
     expected.push("good-0".into());
@@ -750,7 +781,10 @@ fn s3_poll_records_bad_objects_with_their_reason_and_goes_on() {
     let failed = shown["failed"].as_array().unwrap();
     assert_eq!(failed.len(), 1, "{shown}");
     assert_eq!(failed[0]["key"], gone.as_str());
-    assert!(failed[0]["outcome"].to_string().contains("NoSuchKey"), "{shown}");
+    assert!(
+        failed[0]["outcome"].to_string().contains("NoSuchKey"),
+        "{shown}"
+    );
 
     assert_eq!(
         daemon.metric(r#"iota_objects_total{outcome="partial"}"#),

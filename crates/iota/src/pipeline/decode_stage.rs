@@ -107,7 +107,8 @@ impl<'a> DecodeStage<'a> {
         let mut newest: Option<DateTime<Utc>> = None;
         let (mut malformed, mut first_malformed) = (0u64, None);
         let counters = self.counters;
-        let mut note_malformed = |position: &dyn std::fmt::Display, reason: &dyn std::fmt::Display| {
+        let mut note_malformed = |position: &dyn std::fmt::Display,
+                                  reason: &dyn std::fmt::Display| {
             counters.malformed.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(input = %name, %position, "malformed record skipped: {reason}");
             malformed += 1;

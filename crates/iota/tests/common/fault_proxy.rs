@@ -162,11 +162,6 @@ impl Log {
             .filter(|(_, r, f)| f.is_some() && matches(r))
             .count()
     }
-
-    /// Requests matching `matches`, faulted or not.
-    pub fn count(&self, matches: impl Fn(&Request) -> bool) -> usize {
-        self.requests.iter().filter(|(_, r, _)| matches(r)).count()
-    }
 }
 
 struct Shared {
@@ -236,7 +231,13 @@ impl FaultProxy {
 
     /// Faults still to be served.
     pub fn pending(&self) -> usize {
-        self.shared.rules.lock().unwrap().iter().map(|r| r.times).sum()
+        self.shared
+            .rules
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| r.times)
+            .sum()
     }
 
     pub fn log(&self) -> Log {
@@ -302,8 +303,12 @@ fn serve(client: TcpStream, upstream: SocketAddr, shared: &Shared) {
             forward(&request, upstream);
             hang(&client, shared);
         }
-        Some(Fault::Trickle { every }) => trickle(&mut client, &request, upstream, every, false, shared),
-        Some(Fault::TrickleBody { every }) => trickle(&mut client, &request, upstream, every, true, shared),
+        Some(Fault::Trickle { every }) => {
+            trickle(&mut client, &request, upstream, every, false, shared)
+        }
+        Some(Fault::TrickleBody { every }) => {
+            trickle(&mut client, &request, upstream, every, true, shared)
+        }
     }
     let _ = client.shutdown(Shutdown::Write);
 }
@@ -386,7 +391,11 @@ fn hang(stream: &TcpStream, shared: &Shared) {
         match stream.read(&mut buf) {
             Ok(0) => return,
             Ok(_) => {}
-            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
             Err(_) => return,
         }
     }
