@@ -91,9 +91,7 @@ impl Postgres {
         let mut config: Config = driver_url.parse().map_err(|e| invalid_url(db(e)))?;
         // The driver ends the user info at the first `@`, so the rest of a password holding
         // a raw `@` would become the host name, and be shown in every message naming it.
-        let host_holds_at = |host: &::postgres::config::Host| {
-            matches!(host, ::postgres::config::Host::Tcp(name) if name.contains('@'))
-        };
+        let host_holds_at = |host: &::postgres::config::Host| matches!(host, ::postgres::config::Host::Tcp(name) if name.contains('@'));
         if config.get_hosts().iter().any(host_holds_at) {
             return Err(invalid_url(Failure::Invalid(
                 "a user name or password holding `@` must write it %40".into(),
@@ -310,6 +308,9 @@ mod tests {
         };
         let message = err.to_string();
         assert!(message.contains("%40"), "{message}");
-        assert!(!message.contains("first") && !message.contains("second"), "{message}");
+        assert!(
+            !message.contains("first") && !message.contains("second"),
+            "{message}"
+        );
     }
 }

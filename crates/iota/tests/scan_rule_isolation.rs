@@ -241,7 +241,10 @@ fn assert_no_process_was_started(scan: &Scan, fork_pids: &Path, marker: &str) {
         .lines()
         .filter(|pid| Path::new(&format!("/proc/{pid}")).exists())
         .collect();
-    assert!(forked.is_empty(), "processes forked by a rule: {forked:?}, alive: {alive:?}");
+    assert!(
+        forked.is_empty(),
+        "processes forked by a rule: {forked:?}, alive: {alive:?}"
+    );
     let spawned: Vec<String> = std::fs::read_dir("/proc")
         .unwrap()
         .filter_map(|entry| {
@@ -252,7 +255,10 @@ fn assert_no_process_was_started(scan: &Scan, fork_pids: &Path, marker: &str) {
                 .then(|| path.display().to_string())
         })
         .collect();
-    assert!(spawned.is_empty(), "processes started by a rule: {spawned:?}");
+    assert!(
+        spawned.is_empty(),
+        "processes started by a rule: {spawned:?}"
+    );
 }
 
 fn assert_huge_and_odd_values_cut_or_reported(scan: &Scan) {
@@ -271,7 +277,12 @@ fn assert_huge_and_odd_values_cut_or_reported(scan: &Scan) {
     let mut errors: Vec<(&str, &str)> = scan
         .errors_of("huge_values")
         .iter()
-        .map(|e| (e["function"].as_str().unwrap(), e["error"].as_str().unwrap()))
+        .map(|e| {
+            (
+                e["function"].as_str().unwrap(),
+                e["error"].as_str().unwrap(),
+            )
+        })
         .collect();
     errors.sort();
     assert_eq!(
@@ -318,7 +329,10 @@ fn assert_huge_and_odd_values_cut_or_reported(scan: &Scan) {
 
 fn assert_import_failures_reported(scan: &Scan) {
     for (rule, error) in [
-        ("import_raises", "RuntimeError: a rule that fails at import time"),
+        (
+            "import_raises",
+            "RuntimeError: a rule that fails at import time",
+        ),
         ("import_loops", "timed out importing"),
         ("import_exits", "exited with status 5"),
     ] {
@@ -579,6 +593,8 @@ fn a_print_flood_neither_blocks_nor_grows_iota() {
     }
     let alerts = dir.path().join("alerts.jsonl");
     let started = Instant::now();
+    // Reaped by wait4, which reports its peak memory.
+    #[allow(clippy::zombie_processes)]
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_iota"))
         .args(["--log-format", "json", "scan", "--workers", "1"])
         .args(["--rules", rules.path().to_str().unwrap()])
@@ -639,7 +655,10 @@ fn a_rule_burning_cpu_is_stopped_by_its_cpu_limit_even_when_iota_is_gone() {
         {
             break pid;
         }
-        assert!(Instant::now() < deadline, "the worker never reached the rule");
+        assert!(
+            Instant::now() < deadline,
+            "the worker never reached the rule"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     // iota goes away without a word: nothing is left to enforce --rule-timeout but the

@@ -58,10 +58,7 @@ impl Shown {
                 if let Some(at) = text.find(secret) {
                     let start = text.floor_char_boundary(at.saturating_sub(200));
                     let end = text.ceil_char_boundary((at + 200).min(text.len()));
-                    panic!(
-                        "{secret} appears in {what}: ...{}...",
-                        &text[start..end]
-                    );
+                    panic!("{secret} appears in {what}: ...{}...", &text[start..end]);
                 }
             }
         }
@@ -218,7 +215,10 @@ fn no_secret_appears_in_logs_metrics_alerts_or_errors_of_any_mode() {
     let scan = with(&["scan", &input]);
     let (ok, _, stderr) = setup.run(&mut shown, &strs(&scan));
     assert!(ok, "{stderr}");
-    assert!(stderr.contains(r#""level":"DEBUG""#), "debug logs: {stderr}");
+    assert!(
+        stderr.contains(r#""level":"DEBUG""#),
+        "debug logs: {stderr}"
+    );
     assert!(stderr.contains("delivery failed"), "{stderr}");
 
     // The classic command line: a Slack output from SLACK_WEBHOOK_URL.
@@ -234,10 +234,19 @@ fn no_secret_appears_in_logs_metrics_alerts_or_errors_of_any_mode() {
         )
         .output()
         .unwrap();
-    shown.add("stdout of the classic command line", String::from_utf8_lossy(&output.stdout));
-    shown.add("stderr of the classic command line", String::from_utf8_lossy(&output.stderr));
+    shown.add(
+        "stdout of the classic command line",
+        String::from_utf8_lossy(&output.stdout),
+    );
+    shown.add(
+        "stderr of the classic command line",
+        String::from_utf8_lossy(&output.stderr),
+    );
     assert!(output.status.success());
-    assert!(setup.slack.accepted().len() > slack_before, "the classic Slack output");
+    assert!(
+        setup.slack.accepted().len() > slack_before,
+        "the classic Slack output"
+    );
 
     // watch --once on a directory of its own.
     let watched = setup.dir.path().join("watched");
@@ -334,26 +343,47 @@ fn no_secret_appears_in_logs_metrics_alerts_or_errors_of_any_mode() {
     let listed = setup.run_ok(&mut shown, &["alerts", "list", "--json", "--state", state]);
     let ids: Vec<String> = listed
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_owned())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     assert!(ids.len() >= 4, "{listed}");
     setup.run_ok(&mut shown, &["alerts", "list", "--state", state]);
-    let failed = setup.run_ok(&mut shown, &["alerts", "list", "--failed", "--state", state]);
+    let failed = setup.run_ok(
+        &mut shown,
+        &["alerts", "list", "--failed", "--state", state],
+    );
     assert!(failed.contains("1 failed"), "failed deliveries: {failed}");
     for id in &ids {
         setup.run_ok(&mut shown, &["alerts", "show", id, "--state", state]);
-        setup.run_ok(&mut shown, &["alerts", "show", id, "--json", "--state", state]);
+        setup.run_ok(
+            &mut shown,
+            &["alerts", "show", id, "--json", "--state", state],
+        );
     }
     setup.run_ok(
         &mut shown,
         &[
-            "sources", "add", "org", "--bucket", "trail", "--region", "us-east-1", "--state",
+            "sources",
+            "add",
+            "org",
+            "--bucket",
+            "trail",
+            "--region",
+            "us-east-1",
+            "--state",
             state,
         ],
     );
     setup.run_ok(&mut shown, &["sources", "list", "--state", state]);
     setup.run_ok(&mut shown, &["sources", "show", "org", "--state", state]);
-    setup.run_ok(&mut shown, &["sources", "show", "org", "--json", "--state", state]);
+    setup.run_ok(
+        &mut shown,
+        &["sources", "show", "org", "--json", "--state", state],
+    );
 
     // Errors that hold a secret's neighbourhood: an unreachable database, a missing one, a
     // malformed store URL, an output URL iota cannot use.

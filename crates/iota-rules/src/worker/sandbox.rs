@@ -108,7 +108,11 @@ pub(crate) fn hide_own_process() {
 
 /// Sets resource limit `resource` to `soft` (the hard limit only ever comes down to meet
 /// it). Async-signal-safe: for `pre_exec`.
-pub(crate) fn set_limit(pid: libc::pid_t, resource: libc::__rlimit_resource_t, soft: u64) -> io::Result<()> {
+pub(crate) fn set_limit(
+    pid: libc::pid_t,
+    resource: libc::__rlimit_resource_t,
+    soft: u64,
+) -> io::Result<()> {
     let mut current = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
