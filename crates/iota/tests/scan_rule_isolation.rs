@@ -66,8 +66,10 @@ fn hostile_rules_never_cost_the_good_rules_an_alert() {
             hostile.to_str().unwrap(),
             "--data-models",
             models.to_str().unwrap(),
+            // Room for huge_values to build its return values on a loaded machine; the
+            // rules that loop forever cost this much each.
             "--rule-timeout",
-            "5s",
+            "10s",
             "--worker-memory",
             "1GiB",
             "--errors-out",
@@ -463,6 +465,55 @@ fn rules_see_no_credentials_or_iota_settings_in_their_environment() {
                 && !name.starts_with("IOTA_")
                 && !["GITHUB_TOKEN", "DATABASE_URL"].contains(name),
             "worker saw {name}"
+        );
+    }
+}
+
+#[test]
+fn an_unprivileged_iota_keeps_its_environment_from_its_workers() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    // Workers run as iota's user: what keeps /proc/<iota>/environ from them is that iota is
+    // not dumpable. Run as root, the test runs iota as nobody to see that.
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let path = write(
+        dir.path(),
+        "probe.json",
+        &records_json(&[event("EnvironmentProbe", "env-1")]),
+    );
+    let probes = fixtures().join("rules/probes");
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_iota"));
+    command
+        .args(["--log-format", "json", "scan", "--workers", "1"])
+        .args(["--rules", probes.to_str().unwrap()])
+        .arg(&path)
+        .env("HOME", dir.path())
+        .env("IOTA_RUNTIME_DIR", dir.path().join("runtime"))
+        .env("AWS_SECRET_ACCESS_KEY", "secret-that-rules-must-not-see");
+    if root {
+        // The system interpreter: a root-only pyenv is out of nobody's reach.
+        command
+            .args(["--python", "/usr/bin/python3"])
+            .uid(65534)
+            .gid(65534);
+    }
+    let output = command.output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        !stdout.contains("secret-that-rules-must-not-see"),
+        "{stdout}"
+    );
+    let alert: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    for file in ["parent_environ", "parent_memory"] {
+        let read = alert["alert_context"][file].as_str().unwrap();
+        assert!(
+            read.starts_with("PermissionError"),
+            "{file} was readable: {read:?}"
         );
     }
 }
