@@ -479,9 +479,10 @@ impl Worker {
         let deadline = Instant::now() + budget;
         let process = self.process.as_mut().expect("started");
         if let Err(err) = process.limit_cpu_time(budget) {
-            return Err(AttemptFailure::Died(format!(
-                "cannot set the worker's CPU time limit: {err}"
-            )));
+            return Err(AttemptFailure::Died(match process.try_status() {
+                Some(status) => describe_status(status),
+                None => format!("cannot set the worker's CPU time limit: {err}"),
+            }));
         }
         let state = &self.shared.state;
         let outcome = process.pipes.send(frame, deadline).and_then(|()| loop {
