@@ -1,6 +1,6 @@
 //! Secrets hygiene end to end: with secrets configured everywhere iota takes them (Slack and
-//! webhook URLs holding tokens, a PagerDuty routing key, a webhook HMAC key and auth header, a
-//! PostgreSQL URL with its password, AWS credentials), every mode runs at debug level (`scan`
+//! webhook URLs holding tokens, a PagerDuty routing key, a webhook HMAC key and auth header,
+//! Splunk and Datadog tokens, a PostgreSQL URL with its password, AWS credentials), every mode runs at debug level (`scan`
 //! with outputs, one of them unreachable, `watch`, `s3-poll` and `sqs` against moto, `alerts
 //! list/show`, `sources list/show`, and commands that fail on purpose), and not one secret
 //! appears in what iota prints, logs, serves on /metrics, keeps in its state store or shows in
@@ -23,6 +23,8 @@ const UNREACHABLE_TOKEN: &str = "unreachable-token-5b7e33d9";
 const PAGERDUTY_KEY: &str = "pagerduty-routing-key-0c6d94f2";
 const HMAC_KEY: &str = "hmac-key-a73f1052";
 const AUTH_TOKEN: &str = "auth-header-token-2e8b55a1";
+const SPLUNK_TOKEN: &str = "splunk-hec-token-7a1c0e93";
+const DATADOG_KEY: &str = "datadog-api-key-5e2f8b61";
 const PG_PASSWORD: &str = "pg-password-9d41c7e6";
 const AWS_SECRET: &str = "aws-secret-access-key-6f2a0811";
 const AWS_SESSION: &str = "aws-session-token-3c9e71b4";
@@ -34,6 +36,8 @@ const SECRETS: &[&str] = &[
     PAGERDUTY_KEY,
     HMAC_KEY,
     AUTH_TOKEN,
+    SPLUNK_TOKEN,
+    DATADOG_KEY,
     PG_PASSWORD,
     AWS_SECRET,
     AWS_SESSION,
@@ -73,12 +77,15 @@ struct Setup {
     slack: Receiver,
     webhook: Receiver,
     pagerduty: Receiver,
+    /// Splunk HEC and Datadog.
+    logs: Receiver,
 }
 
 impl Setup {
     fn new(store: &StoreFixture) -> Setup {
         let dir = tempfile::tempdir().unwrap();
-        let (slack, webhook, pagerduty) = (
+        let (slack, webhook, pagerduty, logs) = (
+            Receiver::start(Duration::ZERO),
             Receiver::start(Duration::ZERO),
             Receiver::start(Duration::ZERO),
             Receiver::start(Duration::ZERO),
@@ -106,13 +113,24 @@ target = "{PAGERDUTY_KEY}"
 url = "{}"
 
 [[outputs]]
+kind = "splunk"
+target = "{}"
+token = "env:IOTA_TEST_SPLUNK_TOKEN"
+
+[[outputs]]
+kind = "datadog"
+target = "datadoghq.eu"
+url = "{}"
+token = "{DATADOG_KEY}"
+
+[[outputs]]
 name = "unreachable"
 kind = "webhook"
 target = "http://{unreachable}/hook/{UNREACHABLE_TOKEN}?token={UNREACHABLE_TOKEN}"
 max_attempts = 2
 timeout = "1s"
 "#,
-                webhook.url, pagerduty.url
+                webhook.url, pagerduty.url, logs.url, logs.url
             ),
         )
         .unwrap();
@@ -127,6 +145,7 @@ timeout = "1s"
             slack,
             webhook,
             pagerduty,
+            logs,
         }
     }
 
@@ -145,6 +164,7 @@ timeout = "1s"
                 format!("{}/services/T0/B0/{SLACK_TOKEN}", self.slack.url),
             )
             .env("IOTA_TEST_HMAC_KEY", HMAC_KEY)
+            .env("IOTA_TEST_SPLUNK_TOKEN", SPLUNK_TOKEN)
             .env("IOTA_TEST_AUTHORIZATION", format!("Bearer {AUTH_TOKEN}"))
             .env_remove("IOTA_STATE")
             .stdin(Stdio::null());
@@ -410,6 +430,7 @@ fn no_secret_appears_in_logs_metrics_alerts_or_errors_of_any_mode() {
     // The secrets were in use: every receiver got the alerts, PagerDuty with its key.
     assert!(!setup.slack.accepted().is_empty());
     assert!(!setup.webhook.accepted().is_empty());
+    assert!(!setup.logs.accepted().is_empty());
     let paged = serde_json::to_string(&setup.pagerduty.accepted()).unwrap();
     assert!(paged.contains(PAGERDUTY_KEY), "{paged}");
     // What went to the other receivers is alerts: no secret may be in them either (the rule
@@ -421,6 +442,10 @@ fn no_secret_appears_in_logs_metrics_alerts_or_errors_of_any_mode() {
     shown.add(
         "alerts sent to the webhook",
         serde_json::to_string(&setup.webhook.accepted()).unwrap(),
+    );
+    shown.add(
+        "alerts sent to Splunk and Datadog",
+        serde_json::to_string(&setup.logs.accepted()).unwrap(),
     );
     assert!(shown.all().contains("parent_environ"), "the probe's alert");
     shown.assert_no_secret();
