@@ -646,9 +646,7 @@ impl Worker {
         }
         Ok(())
     }
-}
 
-impl Worker {
     /// Waits for the worker's answer to `init` until `deadline`, or until one rule's import
     /// has run longer than a batch may (the progress record names the rule being imported),
     /// whichever comes first: an import that hangs is that rule's import error.
