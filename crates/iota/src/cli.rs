@@ -295,8 +295,10 @@ pub struct WorkerArgs {
     #[arg(long, value_name = "N", env = "IOTA_WORKERS")]
     pub workers: Option<usize>,
 
-    /// Wall-clock budget for one batch in a worker; past it the worker is killed, the rule that
-    /// was running is reported, and the rest of the batch is retried on a new worker.
+    /// Budget for one batch in a worker, in wall-clock time and in CPU time (RLIMIT_CPU, which
+    /// the kernel enforces even if iota is gone), and for importing one rule; past it the
+    /// worker is killed, the rule that was running is reported, and the rest of the batch is
+    /// retried on a new worker.
     #[arg(long, value_name = "DURATION", env = "IOTA_RULE_TIMEOUT", default_value = "30s",
           value_parser = humantime::parse_duration)]
     pub rule_timeout: Duration,
