@@ -57,6 +57,7 @@ mod commit;
 mod error;
 mod history;
 mod kv;
+mod lake;
 mod leases;
 mod migrations;
 mod outbox;
@@ -82,9 +83,9 @@ pub use rule_state::StoreRuleState;
 pub use types::{
     AlertDetail, AlertQuery, AlertState, AlertSummary, Attempt, AttemptOutcome, CommitOutcome,
     CommitSummary, CommitUnit, Delivery, DeliveryCounts, DeliveryRecord, DeliveryStatus, KvValue,
-    MatchRecord, ObjectOutcome, ObjectProgress, ObjectRecord, OutboxStatus, PollReport,
-    PruneReport, RetryTarget, RuleErrorQuery, Sample, SourceConfig, SourceHealth, SourceRecord,
-    MAX_SAMPLES,
+    LakeCommit, LakeFlush, MatchRecord, ObjectOutcome, ObjectProgress, ObjectRecord, OutboxStatus,
+    PollReport, PruneReport, RetryTarget, RuleErrorQuery, Sample, SourceConfig, SourceHealth,
+    SourceRecord, MAX_SAMPLES,
 };
 
 /// Opens the store at `location`: a `postgres://` or `postgresql://` URL, else the path of a
@@ -269,4 +270,20 @@ pub trait StateStore: Send + Sync {
 
     /// Gives the lease `name` up if `holder` has it.
     fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+
+    /// Records a flush of lake files as pending, before its files are written.
+    fn lake_begin(&self, flush: &LakeFlush) -> Result<(), StoreError>;
+
+    /// Commits `units` (the inputs whose events the flush's files hold, and any other units
+    /// of the flush) and ends the pending flush `id`, in one transaction, unless an input was
+    /// committed before or the flush is no longer pending (see [`LakeCommit`]).
+    fn lake_commit(&self, id: &str, units: &[&CommitUnit]) -> Result<LakeCommit, StoreError>;
+
+    /// Dooms the pending flushes that can no longer be committed (an input of theirs is
+    /// committed, or they are older than any flush takes) and returns every doomed flush,
+    /// whose files are to be deleted.
+    fn lake_doomed(&self) -> Result<Vec<LakeFlush>, StoreError>;
+
+    /// Drops the record of a flush whose files are deleted.
+    fn lake_forget(&self, id: &str) -> Result<(), StoreError>;
 }

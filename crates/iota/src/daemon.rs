@@ -32,6 +32,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use iota_lake::Lake;
 use iota_ops::{OpsServer, Readiness, Shutdown};
 use iota_outputs::AlertOutput;
 use iota_rules::Evaluator;
@@ -68,6 +69,8 @@ pub struct Daemon {
     pub store: Arc<dyn StateStore>,
     pub outputs: Vec<Box<dyn AlertOutput>>,
     pub errors: ErrorReport,
+    /// The data lake every event is also written to (`--lake`).
+    pub lake: Option<Lake>,
     once: bool,
     alert_retention: Duration,
     listen: SocketAddr,
@@ -86,11 +89,13 @@ impl Daemon {
             &settings.daemon.state,
             IfMissing::Create,
         )?);
+        let lake = crate::lake::open(settings.engine)?;
         Ok(Daemon {
             shutdown,
             store,
             outputs,
             errors,
+            lake,
             once: settings.once,
             alert_retention: settings.daemon.alert_retention,
             listen: settings.daemon.ops.listen,

@@ -9,6 +9,7 @@ mod committer;
 mod config;
 mod daemon;
 mod delivery;
+mod lake;
 mod logging;
 mod pipeline;
 mod report;
@@ -53,6 +54,7 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::Validate(args)) => commands::rules::validate::run(args),
         Command::Alerts(command) => commands::alerts::run(command),
         Command::Sources(command) => commands::sources::run(command),
+        Command::Lake(command) => commands::lake::run(command),
     };
     match result {
         Ok(status) => ExitCode::from(status),

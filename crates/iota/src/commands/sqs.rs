@@ -61,7 +61,7 @@ pub fn run(args: SqsArgs) -> anyhow::Result<u8> {
         queue: &queue,
         s3,
         buckets: std::cell::RefCell::new(HashMap::new()),
-        config: pipeline_config(&args.engine, &args.queue_url),
+        config: pipeline_config(&args.engine, &args.queue_url, daemon.lake.as_ref()),
         visibility: args.visibility_timeout,
     };
     let mut failed_receives = 0u32;
