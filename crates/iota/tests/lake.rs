@@ -68,7 +68,7 @@ hour = "printf('%04d-%02d-%02d %02d', CAST(year AS INT), CAST(month AS INT), CAS
 rows, ids, outside = duckdb.sql(f"""
     SELECT count(*), count(DISTINCT eventID),
            count(*) FILTER (WHERE substr(CAST(p_event_time AS VARCHAR), 1, 13) <> {hour})
-    FROM {lake}""").fetchone()
+    FROM {lake}""").fetchall()[0]
 hours = dict(duckdb.sql(f"SELECT {hour}, count(*) FROM {lake} GROUP BY ALL").fetchall())
 log_types = [r[0] for r in duckdb.sql(f"SELECT DISTINCT p_log_type FROM {lake} ORDER BY 1").fetchall()]
 print(json.dumps({"rows": rows, "ids": ids, "outside": outside, "hours": hours, "log_types": log_types}))
@@ -264,8 +264,12 @@ fn watch_killed_during_lake_writes_ends_with_each_event_once() {
     };
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("logs");
-    let events = spread_events("kill", 6000);
-    write_files(&root, &events, 60);
+    // No alerts: a run is reading and writing the lake, not delivering.
+    let mut events = spread_events("kill", 20000);
+    for e in &mut events {
+        e["eventName"] = Value::from("GetObject");
+    }
+    write_files(&root, &events, 100);
     let lake = dir.path().join("lake");
     let state = dir.path().join("state.db");
     let command = || {
@@ -289,37 +293,43 @@ fn watch_killed_during_lake_writes_ends_with_each_event_once() {
             .stderr(Stdio::piped());
         command
     };
-    // A run to its end first, for how long one takes here; then runs killed at random points
-    // of that, and one to its end.
-    let started = Instant::now();
-    let output = command().output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let run = started.elapsed();
-    assert_eq!(read_lake(&python, &lake).rows, 6000);
-    std::fs::remove_file(&state).unwrap();
-    std::fs::remove_dir_all(&lake).unwrap();
-
+    // Runs killed at a random point once they write the lake, then one run to its end.
     let mut rng = fastrand::Rng::with_seed(7);
     let mut kills = 0;
-    for attempt in 0.. {
+    let mut uncommitted_rows = Vec::new();
+    let started = Instant::now();
+    loop {
+        let files_before = lake_files(&lake).len();
         let mut child = command().spawn().unwrap();
-        let deadline = if attempt < 4 {
-            let millis = run.as_millis() as u64;
-            // Early enough that the runs after a kill, with less left to do, are killed too.
-            Instant::now() + Duration::from_millis(rng.u64(millis / 8..millis / 3))
-        } else {
-            Instant::now() + Duration::from_secs(300)
-        };
-        let Some(status) = wait_until(&mut child, deadline) else {
-            child.kill().unwrap(); // SIGKILL
-            child.wait().unwrap();
-            kills += 1;
-            continue;
-        };
+        if kills < 4 {
+            while lake_files(&lake).len() == files_before && child.try_wait().unwrap().is_none() {
+                assert!(started.elapsed() < Duration::from_secs(600));
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            std::thread::sleep(Duration::from_millis(rng.u64(0..300)));
+            if child.try_wait().unwrap().is_none() {
+                child.kill().unwrap(); // SIGKILL
+                child.wait().unwrap();
+                kills += 1;
+                // Rows of flushes the kill left uncommitted, which a later run must delete.
+                let committed: u64 = iota_state::open(state.to_str().unwrap())
+                    .unwrap()
+                    .list_objects("local", false)
+                    .unwrap()
+                    .iter()
+                    .map(|o| o.events)
+                    .sum();
+                let rows = read_lake(&python, &lake).rows;
+                assert!(
+                    rows >= committed,
+                    "committed inputs lost rows: {rows} < {committed}"
+                );
+                uncommitted_rows.push((committed, rows - committed));
+                continue;
+            }
+        }
+        let status = wait_until(&mut child, Instant::now() + Duration::from_secs(300))
+            .expect("the last run ends");
         let mut stderr = String::new();
         child
             .stderr
@@ -332,8 +342,8 @@ fn watch_killed_during_lake_writes_ends_with_each_event_once() {
     }
     assert!(kills >= 3, "only {kills} runs were killed before their end");
     let read = read_lake(&python, &lake);
-    assert_eq!(read.rows, 6000, "{kills} kills: {read:?}");
-    assert_eq!(read.distinct_ids, 6000);
+    assert_eq!(read.rows, 20000, "{kills} kills: {read:?}");
+    assert_eq!(read.distinct_ids, 20000);
     assert_eq!(read.outside_partition, 0);
     assert_eq!(read.hours, expected_hours(&events));
     // Nothing of the killed runs is left behind: no temporary file, no flush in flight.
@@ -342,7 +352,9 @@ fn watch_killed_during_lake_writes_ends_with_each_event_once() {
         .all(|p| p.to_string_lossy().ends_with(".json.gz")));
     let store = iota_state::open(state.to_str().unwrap()).unwrap();
     assert!(store.lake_doomed().unwrap().is_empty());
-    eprintln!("{kills} kills");
+    eprintln!(
+        "{kills} kills, each leaving (committed events, uncommitted rows): {uncommitted_rows:?}"
+    );
 }
 
 #[test]

@@ -31,6 +31,7 @@ impl LakeBackend for FileLake {
     fn put(&self, key: &str, bytes: &[u8]) -> Result<(), LakeError> {
         let path = self.root.join(key);
         let dir = path.parent().expect("lake keys have a directory");
+        let temporary = temporary(&path);
         let io = |action: &'static str, path: &Path| {
             let path = path.to_owned();
             move |source| LakeError::Io {
@@ -40,8 +41,6 @@ impl LakeBackend for FileLake {
             }
         };
         fs::create_dir_all(dir).map_err(io("create the partition directory", dir))?;
-        let name = path.file_name().expect("lake keys name a file");
-        let temporary = dir.join(format!(".{}.tmp", name.to_string_lossy()));
         let mut file = File::create(&temporary).map_err(io("create", &temporary))?;
         file.write_all(bytes).map_err(io("write", &temporary))?;
         file.sync_all().map_err(io("flush to disk", &temporary))?;
@@ -52,17 +51,29 @@ impl LakeBackend for FileLake {
             .map_err(io("flush to disk", dir))
     }
 
+    /// Also removes the file's temporary name, which a writer that died mid-way leaves.
     fn delete(&self, key: &str) -> Result<(), LakeError> {
         let path = self.root.join(key);
-        match fs::remove_file(&path) {
-            Err(err) if err.kind() != ErrorKind::NotFound => Err(LakeError::Io {
-                path,
-                action: "delete",
-                source: err,
-            }),
-            _ => Ok(()),
+        for path in [temporary(&path), path] {
+            match fs::remove_file(&path) {
+                Err(err) if err.kind() != ErrorKind::NotFound => {
+                    return Err(LakeError::Io {
+                        path,
+                        action: "delete",
+                        source: err,
+                    })
+                }
+                _ => {}
+            }
         }
+        Ok(())
     }
+}
+
+/// `dir/.name.tmp` for `dir/name`: where a file is written before it is renamed into place.
+fn temporary(path: &Path) -> PathBuf {
+    let name = path.file_name().expect("lake keys name a file");
+    path.with_file_name(format!(".{}.tmp", name.to_string_lossy()))
 }
 
 #[cfg(test)]
@@ -81,8 +92,12 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names, ["a.json.gz"], "no temporary file is left");
+        // A writer killed before its rename leaves the temporary name, which goes too.
+        let temporary = path.with_file_name(".a.json.gz.tmp");
+        fs::write(&temporary, b"ab").unwrap();
         lake.delete("logs/t/year=2024/a.json.gz").unwrap();
         assert!(!path.exists());
+        assert!(!temporary.exists());
         lake.delete("logs/t/year=2024/a.json.gz").unwrap();
     }
 }
