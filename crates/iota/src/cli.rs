@@ -412,8 +412,8 @@ pub struct LakeArgs {
     /// logs/<table>/year=YYYY/month=MM/day=DD/hour=HH/ (the hour of p_event_time). With
     /// --state, an input is committed only together with the lake files holding its events
     /// (docs/LAKE.md). Config file: `[lake] uri`.
-    #[arg(long = "lake", value_name = "URI", env = "IOTA_LAKE")]
-    pub uri: Option<String>,
+    #[arg(long, value_name = "URI", env = "IOTA_LAKE")]
+    pub lake: Option<String>,
 
     /// Write the lake's buffered events once this much compressed data waits [default:
     /// 64MiB]. Config file: `[lake] flush_size`.
@@ -422,19 +422,19 @@ pub struct LakeArgs {
         value_name = "SIZE",
         env = "IOTA_LAKE_FLUSH_SIZE"
     )]
-    pub flush_size: Option<ByteSize>,
+    pub lake_flush_size: Option<ByteSize>,
 
     /// Longest time an event waits in the lake's buffer, also when input stops [default: 1m].
     /// Each round of a daemon (a poll, a batch of files, a receive) ends with a flush as well.
     /// Config file: `[lake] flush_interval`.
     #[arg(long = "lake-flush-interval", value_name = "DURATION", env = "IOTA_LAKE_FLUSH_INTERVAL",
           value_parser = humantime::parse_duration)]
-    pub flush_interval: Option<Duration>,
+    pub lake_flush_interval: Option<Duration>,
 
     /// AWS region of the lake's bucket [default: AWS_REGION or the profile]. Config file:
     /// `[lake] region`.
     #[arg(long = "lake-region", value_name = "REGION", env = "IOTA_LAKE_REGION")]
-    pub region: Option<String>,
+    pub lake_region: Option<String>,
 
     /// Endpoint of the lake's S3 instead of AWS's (an S3-compatible store, a test server).
     /// Config file: `[lake] endpoint_url`.
@@ -443,11 +443,11 @@ pub struct LakeArgs {
         value_name = "URL",
         env = "IOTA_LAKE_ENDPOINT_URL"
     )]
-    pub endpoint_url: Option<String>,
+    pub lake_endpoint_url: Option<String>,
 
     /// Path-style S3 addressing for the lake's bucket. Config file: `[lake] force_path_style`.
     #[arg(long = "lake-force-path-style", env = "IOTA_LAKE_FORCE_PATH_STYLE")]
-    pub force_path_style: bool,
+    pub lake_force_path_style: bool,
 }
 
 #[derive(Debug, Args)]

@@ -25,21 +25,21 @@ pub fn open(args: &EngineArgs) -> anyhow::Result<Option<Lake>> {
         None => LakeConfig::default(),
     };
     let flags = &args.lake;
-    let Some(uri) = flags.uri.clone().or(file.uri) else {
+    let Some(uri) = flags.lake.clone().or(file.uri) else {
         return Ok(None);
     };
     let in_file = |key: &str| match &args.config {
         Some(path) => format!("[lake] {key} in {}", path.display()),
         None => format!("[lake] {key}"),
     };
-    let size = match (flags.flush_size, &file.flush_size) {
+    let size = match (flags.lake_flush_size, &file.flush_size) {
         (Some(size), _) => size,
         (None, Some(text)) => text
             .parse::<ByteSize>()
             .map_err(|e| UsageError(format!("{}: {e} (e.g. 64MiB)", in_file("flush_size"))))?,
         (None, None) => DEFAULT_FLUSH_SIZE,
     };
-    let interval = match (flags.flush_interval, &file.flush_interval) {
+    let interval = match (flags.lake_flush_interval, &file.flush_interval) {
         (Some(interval), _) => interval,
         (None, Some(text)) => humantime::parse_duration(text)
             .map_err(|e| UsageError(format!("{}: {e} (e.g. 5m)", in_file("flush_interval"))))?,
@@ -51,9 +51,9 @@ pub fn open(args: &EngineArgs) -> anyhow::Result<Option<Lake>> {
         );
     }
     let aws = AwsOptions {
-        region: flags.region.clone().or(file.region),
-        endpoint_url: flags.endpoint_url.clone().or(file.endpoint_url),
-        force_path_style: flags.force_path_style || file.force_path_style.unwrap_or(false),
+        region: flags.lake_region.clone().or(file.region),
+        endpoint_url: flags.lake_endpoint_url.clone().or(file.endpoint_url),
+        force_path_style: flags.lake_force_path_style || file.force_path_style.unwrap_or(false),
         assume_role: None,
     };
     let policy = FlushPolicy {
