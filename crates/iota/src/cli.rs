@@ -55,7 +55,7 @@ pub enum Command {
         the run.\n\n\
         Exit status: 0 when every input was read, 1 when an input could not be read (fully), \
         2 for usage or configuration errors.")]
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
 
     /// Poll a CloudTrail bucket for new log files (daemon; --once for cron).
     #[command(

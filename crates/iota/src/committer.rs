@@ -124,9 +124,6 @@ pub struct CommitTally {
     pub objects_failed: u64,
     pub events: u64,
     pub newest_event_time: Option<DateTime<Utc>>,
-    /// Lake files written and committed, and the events they hold.
-    pub lake_files: u64,
-    pub lake_events: u64,
 }
 
 /// A [`Collector`] that commits each input's results with its progress.
@@ -407,8 +404,6 @@ impl StoreCollector<'_> {
                     for (held, outcome) in held.iter().zip(outcomes) {
                         self.record(held, Ok(outcome));
                     }
-                    self.tally.lake_files += files.len() as u64;
-                    self.tally.lake_events += group.rows();
                     tracing::debug!(
                         flush = %flush.id,
                         files = files.len(),

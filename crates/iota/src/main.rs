@@ -45,7 +45,7 @@ fn main() -> ExitCode {
     }
     let json_reports = cli.log_format.is_json();
     let result = match cli.command {
-        Command::Scan(args) => commands::scan::run(args, json_reports),
+        Command::Scan(args) => commands::scan::run(*args, json_reports),
         Command::S3Poll(args) => commands::s3_poll::run(*args),
         Command::Sqs(args) => commands::sqs::run(*args),
         Command::Watch(args) => commands::watch::run(*args),
