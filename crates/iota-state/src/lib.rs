@@ -1,13 +1,13 @@
 //! The state store of SPEC 4 and 5: alert windows and their history, the delivery outbox,
-//! rule errors, processed source objects, the rule state behind the caching helpers, and the
-//! configured trail sources with their health.
+//! rule errors, processed source objects, the rule state behind the caching helpers, the
+//! configured trail sources with their health, and the data lake's flushes in flight.
 //! One trait, [`StateStore`], with two backends: SQLite (the embedded default, a file) and
 //! PostgreSQL (shared by replicas). [`open`] picks one from a path or a URL.
 //! [`StoreRuleState`] serves the workers' rule-state requests from it.
 //!
 //! The API is synchronous: the pipeline is thread-based and calls it from blocking threads.
 //! Both backends run the same statements (`sql`, written once in `commit`, `outbox`,
-//! `history`, `kv`, `sources`) over the same schema (`migrations/<dialect>/NNNN_name.sql`,
+//! `history`, `kv`, `sources`, `lake`) over the same schema (`migrations/<dialect>/NNNN_name.sql`,
 //! applied in order on open and recorded in `schema_migrations`).
 //!
 //! # Contract
@@ -28,6 +28,11 @@
 //!   (source, key, etag) was not committed with outcome ok before; otherwise nothing is
 //!   applied and the commit says [`CommitOutcome::Duplicate`]. Alerts, their outbox entries
 //!   and the object's progress are one transaction, so a crash loses all or none of them.
+//! - **Lake flushes.** A flush of data-lake files is recorded pending
+//!   ([`StateStore::lake_begin`]) before its files are written, and ended in the transaction
+//!   that commits the units of its inputs ([`StateStore::lake_commit`]); a pending flush one of
+//!   whose inputs is committed by another flush, or older than an hour, is doomed and its
+//!   files are deleted by the caller ([`StateStore::lake_doomed`], [`StateStore::lake_forget`]).
 //! - **Concurrency.** Any number of threads, handles and (on PostgreSQL) replicas may commit
 //!   at once and end as if the commits ran one after the other: window rows are upserted on
 //!   their deterministic id (PostgreSQL locks the row until commit, SQLite has one writer

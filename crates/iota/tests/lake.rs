@@ -2,8 +2,9 @@
 //! partitioning over the files iota wrote, from the test venv's Python
 //! (`IOTA_TEST_PYTHON`, set by scripts/test). Every event ingested is one row, in the
 //! partition of its event hour; `iota watch` killed during writes and restarted ends with each
-//! event once; a lake on moto's S3 holds the same as one in a directory; the timer flushes a
-//! stream that pauses; `iota lake ddl` prints a statement per table.
+//! event once; a lake on moto's S3 holds the same as one in a directory, and `iota s3-poll`
+//! writes each object to it once; the timer flushes a stream that pauses; `iota lake ddl`
+//! prints a statement per table.
 
 mod common;
 
@@ -397,29 +398,7 @@ fn a_lake_on_s3_holds_what_a_lake_in_a_directory_holds() {
 
     // Download the bucket's objects into a directory and read both the same way.
     let copy = dir.path().join("copy");
-    let listed = moto.block_on(
-        moto.s3
-            .list_objects_v2()
-            .bucket("lake-bucket")
-            .prefix("iota/events/")
-            .send(),
-    );
-    let keys: Vec<String> = listed
-        .unwrap()
-        .contents()
-        .iter()
-        .map(|o| o.key().unwrap().to_owned())
-        .collect();
-    assert!(!keys.is_empty());
-    for key in &keys {
-        let object = moto
-            .block_on(moto.s3.get_object().bucket("lake-bucket").key(key).send())
-            .unwrap();
-        let body = moto.block_on(object.body.collect()).unwrap().into_bytes();
-        let path = copy.join(key.strip_prefix("iota/events/").unwrap());
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, body).unwrap();
-    }
+    download(&moto, "lake-bucket", "iota/events/", &copy);
     let partitions = |root: &Path| -> Vec<String> {
         lake_files(root)
             .iter()
@@ -438,6 +417,100 @@ fn a_lake_on_s3_holds_what_a_lake_in_a_directory_holds() {
     assert_eq!(from_s3, from_dir);
     assert_eq!((from_s3.rows, from_s3.distinct_ids), (800, 800));
     assert_eq!(from_s3.hours, expected_hours(&events));
+}
+
+/// Copies the objects below `prefix` of `bucket` into `dir`, keys relative to `prefix`.
+fn download(moto: &Moto, bucket: &str, prefix: &str, dir: &Path) {
+    let listed = moto.block_on(
+        moto.s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(prefix)
+            .send(),
+    );
+    let keys: Vec<String> = listed
+        .unwrap()
+        .contents()
+        .iter()
+        .map(|o| o.key().unwrap().to_owned())
+        .collect();
+    assert!(!keys.is_empty(), "nothing below s3://{bucket}/{prefix}");
+    for key in &keys {
+        let object = moto
+            .block_on(moto.s3.get_object().bucket(bucket).key(key).send())
+            .unwrap();
+        let body = moto.block_on(object.body.collect()).unwrap().into_bytes();
+        let path = dir.join(key.strip_prefix(prefix).unwrap());
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, body).unwrap();
+    }
+}
+
+#[test]
+fn s3_poll_writes_each_object_once_to_a_lake_on_s3() {
+    let Some(python) = duckdb_python("s3_poll_writes_each_object_once_to_a_lake_on_s3") else {
+        return;
+    };
+    let Some(moto) = Moto::start("s3_poll_writes_each_object_once_to_a_lake_on_s3") else {
+        return;
+    };
+    moto.create_bucket("org-trail");
+    moto.create_bucket("lake-bucket");
+    let events = spread_events("poll", 900);
+    let objects = events
+        .chunks(100)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let key = format!(
+                "AWSLogs/111122223333/CloudTrail/us-east-1/2024/02/28/\
+                 111122223333_CloudTrail_us-east-1_20240228T21{i:02}Z_part{i:04}.json.gz"
+            );
+            (key, gzip(&records_json(chunk)))
+        })
+        .collect();
+    moto.put_many("org-trail", objects, 4);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let poll = || {
+        let output = Command::new(env!("CARGO_BIN_EXE_iota"))
+            .args([
+                "--log-format",
+                "json",
+                "s3-poll",
+                "--bucket",
+                "org-trail",
+                "--once",
+            ])
+            .args(["--endpoint-url", &moto.endpoint, "--force-path-style"])
+            .args(["--state", state.to_str().unwrap(), "--workers", "1"])
+            .args(["--since", "2024-01-01T00:00:00Z"])
+            .args([
+                "--output",
+                &format!("file={}", dir.path().join("alerts.jsonl").display()),
+            ])
+            .args(["--lake", "s3://lake-bucket/lake"])
+            .args([
+                "--lake-endpoint-url",
+                &moto.endpoint,
+                "--lake-force-path-style",
+            ])
+            .envs(AWS_ENV.iter().copied())
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{stderr}");
+        stderr
+    };
+    poll();
+    // A second poll finds every object committed and writes nothing.
+    poll();
+    let copy = dir.path().join("copy");
+    download(&moto, "lake-bucket", "lake/", &copy);
+    let read = read_lake(&python, &copy);
+    assert_eq!((read.rows, read.distinct_ids), (900, 900), "{read:?}");
+    assert_eq!(read.outside_partition, 0);
+    assert_eq!(read.hours, expected_hours(&events));
 }
 
 #[test]
