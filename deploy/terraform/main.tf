@@ -1,6 +1,6 @@
 # The IAM role iota's pods assume through IRSA, and its least-privilege policy: read the
 # trail (list the bucket, get objects below the trail prefix, decrypt with the trail key),
-# consume the queue when there is one, publish alerts when there is a topic, and assume the
+# write the data lake when there is one, consume the queue when there is one, publish alerts when there is a topic, and assume the
 # listed roles. Every statement names its resources: no `*` action, no `*` resource.
 
 data "aws_partition" "current" {}
@@ -17,6 +17,8 @@ locals {
   queue_enabled     = var.create_queue || var.queue_arn != null
   alerts_enabled    = var.create_alerts_topic || var.alerts_topic_arn != null
   queue_kms_enabled = !var.create_queue && var.queue_kms_key_arn != null
+  lake_enabled      = var.lake_bucket_name != null
+  lake_bucket_arn   = "arn:${local.partition}:s3:::${coalesce(var.lake_bucket_name, "none")}"
 }
 
 # Only iota's service account, through the cluster's OIDC provider, may assume the role.
@@ -75,6 +77,44 @@ data "aws_iam_policy_document" "decrypt_trail" {
     effect    = "Allow"
     actions   = ["kms:Decrypt"]
     resources = [var.trail_kms_key_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "kms:ViaService"
+      values   = ["s3.*.amazonaws.com"]
+    }
+  }
+}
+
+# Writing the data lake (`--lake s3://BUCKET/PREFIX`): HeadBucket at start, then the files
+# of each flush written, and those of a flush a crash left uncommitted deleted.
+data "aws_iam_policy_document" "write_lake" {
+  count = local.lake_enabled ? 1 : 0
+
+  statement {
+    sid       = "ListLakeBucket"
+    effect    = "Allow"
+    actions   = ["s3:ListBucket"]
+    resources = [local.lake_bucket_arn]
+  }
+
+  statement {
+    sid       = "WriteLakeObjects"
+    effect    = "Allow"
+    actions   = ["s3:PutObject", "s3:DeleteObject"]
+    resources = ["${local.lake_bucket_arn}/${var.lake_prefix}*"]
+  }
+}
+
+data "aws_iam_policy_document" "encrypt_lake" {
+  count = local.lake_enabled && var.lake_kms_key_arn != null ? 1 : 0
+
+  # Only for S3 encrypting the lake's objects on iota's behalf.
+  statement {
+    sid       = "EncryptLakeObjects"
+    effect    = "Allow"
+    actions   = ["kms:GenerateDataKey"]
+    resources = [var.lake_kms_key_arn]
 
     condition {
       test     = "StringLike"
@@ -149,6 +189,8 @@ data "aws_iam_policy_document" "iota" {
   source_policy_documents = concat(
     [data.aws_iam_policy_document.read_trail.json],
     data.aws_iam_policy_document.decrypt_trail[*].json,
+    data.aws_iam_policy_document.write_lake[*].json,
+    data.aws_iam_policy_document.encrypt_lake[*].json,
     data.aws_iam_policy_document.consume_queue[*].json,
     data.aws_iam_policy_document.decrypt_queue[*].json,
     data.aws_iam_policy_document.publish_alerts[*].json,

@@ -68,6 +68,39 @@ variable "trail_kms_key_arn" {
   }
 }
 
+variable "lake_bucket_name" {
+  description = "The bucket of the data lake iota writes with --lake s3://BUCKET/PREFIX; null for no lake."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lake_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.lake_bucket_name))
+    error_message = "lake_bucket_name must be a bucket name (not an ARN or s3:// URL), or null."
+  }
+}
+
+variable "lake_prefix" {
+  description = "The lake's key prefix (the PREFIX of --lake followed by /, or empty): s3:PutObject and s3:DeleteObject are granted below it only."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = (var.lake_prefix == "" || endswith(var.lake_prefix, "/")) && !strcontains(var.lake_prefix, "*")
+    error_message = "lake_prefix must be empty or end with /, without wildcards."
+  }
+}
+
+variable "lake_kms_key_arn" {
+  description = "ARN of the KMS key the lake bucket encrypts new objects with (SSE-KMS), for kms:GenerateDataKey through S3; null for SSE-S3."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.lake_kms_key_arn == null || can(regex("^arn:[^*]+$", var.lake_kms_key_arn))
+    error_message = "lake_kms_key_arn must be an ARN without wildcards, or null."
+  }
+}
+
 variable "create_queue" {
   description = "Create the SQS queue `iota sqs` reads (with a dead-letter queue and redrive policy)."
   type        = bool

@@ -23,6 +23,8 @@ WILDCARD_RESOURCES = {
     # s3:GetObject on the log files the trail writes after the policy. The prefix and the
     # bucket are variables that refuse wildcards themselves.
     "${local.bucket_arn}/${var.trail_prefix}*": "s3:GetObject on the trail's log files",
+    # The same for the data lake's files, written and deleted below the lake prefix.
+    "${local.lake_bucket_arn}/${var.lake_prefix}*": "s3:PutObject and s3:DeleteObject on the lake's files",
 }
 
 # Every permission of the role, by statement id, and what turns it on (None: always).
@@ -30,6 +32,9 @@ ROLE_STATEMENTS = {
     "ListTrailBucket": ({"s3:ListBucket", "s3:GetBucketLocation"}, None),
     "GetTrailObjects": ({"s3:GetObject"}, None),
     "DecryptTrailObjects": ({"kms:Decrypt"}, "var.trail_kms_key_arn"),
+    "ListLakeBucket": ({"s3:ListBucket"}, "local.lake_enabled"),
+    "WriteLakeObjects": ({"s3:PutObject", "s3:DeleteObject"}, "local.lake_enabled"),
+    "EncryptLakeObjects": ({"kms:GenerateDataKey"}, "var.lake_kms_key_arn"),
     "ConsumeQueue": (
         {
             "sqs:ReceiveMessage",

@@ -1,13 +1,13 @@
 //! The state store of SPEC 4 and 5: alert windows and their history, the delivery outbox,
-//! rule errors, processed source objects, the rule state behind the caching helpers, and the
-//! configured trail sources with their health.
+//! rule errors, processed source objects, the rule state behind the caching helpers, the
+//! configured trail sources with their health, and the data lake's flushes in flight.
 //! One trait, [`StateStore`], with two backends: SQLite (the embedded default, a file) and
 //! PostgreSQL (shared by replicas). [`open`] picks one from a path or a URL.
 //! [`StoreRuleState`] serves the workers' rule-state requests from it.
 //!
 //! The API is synchronous: the pipeline is thread-based and calls it from blocking threads.
 //! Both backends run the same statements (`sql`, written once in `commit`, `outbox`,
-//! `history`, `kv`, `sources`) over the same schema (`migrations/<dialect>/NNNN_name.sql`,
+//! `history`, `kv`, `sources`, `lake`) over the same schema (`migrations/<dialect>/NNNN_name.sql`,
 //! applied in order on open and recorded in `schema_migrations`).
 //!
 //! # Contract
@@ -28,6 +28,11 @@
 //!   (source, key, etag) was not committed with outcome ok before; otherwise nothing is
 //!   applied and the commit says [`CommitOutcome::Duplicate`]. Alerts, their outbox entries
 //!   and the object's progress are one transaction, so a crash loses all or none of them.
+//! - **Lake flushes.** A flush of data-lake files is recorded pending
+//!   ([`StateStore::lake_begin`]) before its files are written, and ended in the transaction
+//!   that commits the units of its inputs ([`StateStore::lake_commit`]); a pending flush one of
+//!   whose inputs is committed by another flush, or older than an hour, is doomed and its
+//!   files are deleted by the caller ([`StateStore::lake_doomed`], [`StateStore::lake_forget`]).
 //! - **Concurrency.** Any number of threads, handles and (on PostgreSQL) replicas may commit
 //!   at once and end as if the commits ran one after the other: window rows are upserted on
 //!   their deterministic id (PostgreSQL locks the row until commit, SQLite has one writer
@@ -57,6 +62,7 @@ mod commit;
 mod error;
 mod history;
 mod kv;
+mod lake;
 mod leases;
 mod migrations;
 mod outbox;
@@ -82,9 +88,9 @@ pub use rule_state::StoreRuleState;
 pub use types::{
     AlertDetail, AlertQuery, AlertState, AlertSummary, Attempt, AttemptOutcome, CommitOutcome,
     CommitSummary, CommitUnit, Delivery, DeliveryCounts, DeliveryRecord, DeliveryStatus, KvValue,
-    MatchRecord, ObjectOutcome, ObjectProgress, ObjectRecord, OutboxStatus, PollReport,
-    PruneReport, RetryTarget, RuleErrorQuery, Sample, SourceConfig, SourceHealth, SourceRecord,
-    MAX_SAMPLES,
+    LakeCommit, LakeFlush, MatchRecord, ObjectOutcome, ObjectProgress, ObjectRecord, OutboxStatus,
+    PollReport, PruneReport, RetryTarget, RuleErrorQuery, Sample, SourceConfig, SourceHealth,
+    SourceRecord, MAX_SAMPLES,
 };
 
 /// Opens the store at `location`: a `postgres://` or `postgresql://` URL, else the path of a
@@ -269,4 +275,20 @@ pub trait StateStore: Send + Sync {
 
     /// Gives the lease `name` up if `holder` has it.
     fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+
+    /// Records a flush of lake files as pending, before its files are written.
+    fn lake_begin(&self, flush: &LakeFlush) -> Result<(), StoreError>;
+
+    /// Commits `units` (the inputs whose events the flush's files hold, and any other units
+    /// of the flush) and ends the pending flush `id`, in one transaction, unless an input was
+    /// committed before or the flush is no longer pending (see [`LakeCommit`]).
+    fn lake_commit(&self, id: &str, units: &[&CommitUnit]) -> Result<LakeCommit, StoreError>;
+
+    /// Dooms the pending flushes that can no longer be committed (an input of theirs is
+    /// committed, or they are older than any flush takes) and returns every doomed flush,
+    /// whose files are to be deleted.
+    fn lake_doomed(&self) -> Result<Vec<LakeFlush>, StoreError>;
+
+    /// Drops the record of a flush whose files are deleted.
+    fn lake_forget(&self, id: &str) -> Result<(), StoreError>;
 }

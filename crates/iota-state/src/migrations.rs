@@ -28,6 +28,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "leases",
         sql: include_str!("../migrations/sqlite/0003_leases.sql"),
     },
+    Migration {
+        version: 4,
+        name: "lake",
+        sql: include_str!("../migrations/sqlite/0004_lake.sql"),
+    },
 ];
 
 pub(crate) const POSTGRES: &[Migration] = &[
@@ -45,6 +50,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 3,
         name: "leases",
         sql: include_str!("../migrations/postgres/0003_leases.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "lake",
+        sql: include_str!("../migrations/postgres/0004_lake.sql"),
     },
 ];
 

@@ -13,10 +13,10 @@ use crate::migrations::{self, Migration};
 use crate::sql::{Failure, Tx};
 use crate::types::{
     AlertDetail, AlertQuery, AlertSummary, CommitOutcome, CommitUnit, Delivery, KvValue,
-    ObjectRecord, OutboxStatus, PollReport, PruneReport, RetryTarget, RuleErrorQuery, SourceConfig,
-    SourceRecord,
+    LakeCommit, LakeFlush, ObjectRecord, OutboxStatus, PollReport, PruneReport, RetryTarget,
+    RuleErrorQuery, SourceConfig, SourceRecord,
 };
-use crate::{commit, history, kv, leases, outbox, sources, StateStore, StoreError};
+use crate::{commit, history, kv, lake, leases, outbox, sources, StateStore, StoreError};
 
 /// Whether a transaction writes. On SQLite a writing transaction takes the database's write
 /// lock when it begins, so that it never has to upgrade a read lock (which can fail with
@@ -294,6 +294,33 @@ impl<B: Backend> StateStore for Store<B> {
     fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
         self.run("release a lease", Access::Write, |tx| {
             leases::release(tx, name, holder)
+        })
+    }
+
+    fn lake_begin(&self, flush: &LakeFlush) -> Result<(), StoreError> {
+        let now = Utc::now();
+        self.run("record a lake flush", Access::Write, |tx| {
+            lake::begin(tx, flush, now)
+        })
+    }
+
+    fn lake_commit(&self, id: &str, units: &[&CommitUnit]) -> Result<LakeCommit, StoreError> {
+        let now = Utc::now();
+        self.run("commit a lake flush", Access::Write, |tx| {
+            lake::commit(tx, id, units, now)
+        })
+    }
+
+    fn lake_doomed(&self) -> Result<Vec<LakeFlush>, StoreError> {
+        let now = Utc::now();
+        self.run("find abandoned lake flushes", Access::Write, |tx| {
+            lake::doom(tx, now)
+        })
+    }
+
+    fn lake_forget(&self, id: &str) -> Result<(), StoreError> {
+        self.run("forget a lake flush", Access::Write, |tx| {
+            lake::delete(tx, id)
         })
     }
 }

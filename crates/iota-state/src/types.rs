@@ -394,3 +394,34 @@ pub struct PollReport {
     /// Time of the newest event this poll read; `None` when it read none.
     pub newest_event_time: Option<DateTime<Utc>>,
 }
+
+/// A flush of lake files, recorded before its files are written
+/// ([`crate::StateStore::lake_begin`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LakeFlush {
+    pub id: String,
+    /// The keys of its files below the lake's location.
+    pub files: Vec<String>,
+    /// The inputs whose events its files hold, as (source, key, etag) of their
+    /// [`ObjectProgress`].
+    pub inputs: Vec<(String, String, String)>,
+}
+
+/// What [`crate::StateStore::lake_commit`] did.
+#[derive(Debug)]
+pub enum LakeCommit {
+    /// The units are committed (one outcome each, in order) and the flush is no longer in
+    /// flight. `doomed`: flushes whose files hold inputs committed now or before; their files
+    /// are to be deleted, then the flushes forgotten ([`crate::StateStore::lake_forget`]).
+    Applied {
+        outcomes: Vec<CommitOutcome>,
+        doomed: Vec<LakeFlush>,
+    },
+    /// Nothing was applied: the units at these positions were committed before (by another
+    /// process). The flush's files hold their events again; they are to be rewritten without
+    /// them.
+    AlreadyCommitted(Vec<usize>),
+    /// Nothing was applied: the flush is no longer pending (another process doomed it as too
+    /// old). Its files are to be deleted and written again under a new flush.
+    Lost,
+}

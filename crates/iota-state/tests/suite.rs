@@ -14,8 +14,8 @@ use iota_alerts::{alert_id, RuleErrorRecord, SourceRef};
 use iota_rules::Severity;
 use iota_state::{
     AlertQuery, AlertState, AttemptOutcome, CommitOutcome, CommitSummary, CommitUnit,
-    DeliveryStatus, KvValue, MatchRecord, ObjectOutcome, ObjectProgress, PollReport, RetryTarget,
-    RuleErrorQuery, SourceConfig, SourceHealth, StateStore, StoreError,
+    DeliveryStatus, KvValue, LakeCommit, LakeFlush, MatchRecord, ObjectOutcome, ObjectProgress,
+    PollReport, RetryTarget, RuleErrorQuery, SourceConfig, SourceHealth, StateStore, StoreError,
 };
 
 use common::{on_both_backends, StoreFixture};
@@ -94,6 +94,9 @@ on_both_backends!(
     a_version_1_store_is_migrated,
     a_lease_has_one_holder_until_it_expires_or_is_released,
     concurrent_takers_of_a_free_lease_get_it_once,
+    a_lake_flush_commits_its_inputs_once,
+    flushes_left_by_a_crash_are_doomed_when_their_inputs_commit,
+    concurrent_lake_flushes_of_one_input_commit_it_once,
 );
 
 fn t0() -> DateTime<Utc> {
@@ -182,12 +185,12 @@ fn migrations_are_applied_once(fx: &StoreFixture) {
         a.join().unwrap();
         b.join().unwrap();
     });
-    assert_eq!(schema_versions(fx), vec![1, 2, 3]);
+    assert_eq!(schema_versions(fx), vec![1, 2, 3, 4]);
     let store = fx.open();
     commit(&*store, matches("R", "d", 1));
     drop(store);
     let store = fx.open();
-    assert_eq!(schema_versions(fx), vec![1, 2, 3]);
+    assert_eq!(schema_versions(fx), vec![1, 2, 3, 4]);
     assert_eq!(store.list_alerts(&AlertQuery::default()).unwrap().len(), 1);
     store.ping().unwrap();
 }
@@ -1319,7 +1322,7 @@ fn a_version_1_store_is_migrated(fx: &StoreFixture) {
     create_version_1_store(fx);
     assert_eq!(schema_versions(fx), vec![1]);
     let store = fx.open();
-    assert_eq!(schema_versions(fx), vec![1, 2, 3]);
+    assert_eq!(schema_versions(fx), vec![1, 2, 3, 4]);
     let failed = store.list_objects("s3://org-trail-logs", true).unwrap();
     assert_eq!(failed.len(), 1);
     assert_eq!(
@@ -1336,7 +1339,7 @@ fn a_version_1_store_is_migrated(fx: &StoreFixture) {
     drop(store);
     // Opened again: nothing left to apply.
     drop(fx.open());
-    assert_eq!(schema_versions(fx), vec![1, 2, 3]);
+    assert_eq!(schema_versions(fx), vec![1, 2, 3, 4]);
 }
 
 /// Both dialects' migrations create the same tables and columns.
@@ -1400,4 +1403,132 @@ fn concurrent_takers_of_a_free_lease_get_it_once(fx: &StoreFixture) {
         });
         assert_eq!(winners, 1, "round {round}");
     }
+}
+
+fn flush(id: &str, keys: &[&str]) -> LakeFlush {
+    LakeFlush {
+        id: id.into(),
+        files: vec![format!("logs/t/{id}.json.gz")],
+        inputs: keys
+            .iter()
+            .map(|k| ("trail".to_owned(), (*k).to_owned(), "etag-1".to_owned()))
+            .collect(),
+    }
+}
+
+fn object_unit(key: &str) -> CommitUnit {
+    CommitUnit {
+        matches: matches("R", key, 2),
+        progress: Some(progress(key, ObjectOutcome::Ok)),
+        ..CommitUnit::default()
+    }
+}
+
+fn a_lake_flush_commits_its_inputs_once(fx: &StoreFixture) {
+    let store = fx.open();
+    let (a, b) = (object_unit("a"), object_unit("b"));
+    store.lake_begin(&flush("f1", &["a", "b"])).unwrap();
+    // Not committed before lake_commit: a crash now leaves both inputs to be read again.
+    assert!(store
+        .object_state("trail", "a", "etag-1")
+        .unwrap()
+        .is_none());
+    let LakeCommit::Applied { outcomes, doomed } = store.lake_commit("f1", &[&a, &b]).unwrap()
+    else {
+        panic!("the flush must commit");
+    };
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o, CommitOutcome::Applied(_))));
+    assert!(doomed.is_empty());
+    assert!(store
+        .object_state("trail", "b", "etag-1")
+        .unwrap()
+        .is_some());
+    assert_eq!(event_count(&*store, &window_id("R", "a", t0())), 2);
+    // Committed flushes are no longer in flight: nothing to clean up.
+    assert!(store.lake_doomed().unwrap().is_empty());
+    // The same flush cannot be committed again.
+    assert!(matches!(
+        store.lake_commit("f1", &[&a]).unwrap(),
+        LakeCommit::Lost
+    ));
+
+    // A flush holding an input committed before applies nothing and names it.
+    let c = object_unit("c");
+    store.lake_begin(&flush("f2", &["c", "a"])).unwrap();
+    match store.lake_commit("f2", &[&c, &a]).unwrap() {
+        LakeCommit::AlreadyCommitted(positions) => assert_eq!(positions, vec![1]),
+        other => panic!("expected AlreadyCommitted, got {other:?}"),
+    }
+    assert!(store
+        .object_state("trail", "c", "etag-1")
+        .unwrap()
+        .is_none());
+    assert_eq!(event_count(&*store, &window_id("R", "a", t0())), 2);
+}
+
+fn flushes_left_by_a_crash_are_doomed_when_their_inputs_commit(fx: &StoreFixture) {
+    let store = fx.open();
+    // A run wrote f1 (inputs a, b) and died before committing it.
+    store.lake_begin(&flush("f1", &["a", "b"])).unwrap();
+    store.lake_begin(&flush("f0", &["z"])).unwrap();
+    assert!(
+        store.lake_doomed().unwrap().is_empty(),
+        "a recent pending flush may still be committed by its writer"
+    );
+    // The next run reads a again and commits it in f2: f1's files hold a's events again.
+    let a = object_unit("a");
+    store.lake_begin(&flush("f2", &["a"])).unwrap();
+    let LakeCommit::Applied { doomed, .. } = store.lake_commit("f2", &[&a]).unwrap() else {
+        panic!("the flush must commit");
+    };
+    assert_eq!(doomed.len(), 1);
+    assert_eq!(doomed[0].id, "f1");
+    assert_eq!(doomed[0].files, vec!["logs/t/f1.json.gz".to_owned()]);
+    // Doomed stays doomed (the files may not be deleted yet) until forgotten.
+    assert_eq!(store.lake_doomed().unwrap().len(), 1);
+    // Its writer can no longer commit it.
+    let b = object_unit("b");
+    assert!(matches!(
+        store.lake_commit("f1", &[&a, &b]).unwrap(),
+        LakeCommit::Lost
+    ));
+    store.lake_forget("f1").unwrap();
+    assert!(store.lake_doomed().unwrap().is_empty());
+    // f0 holds nothing committed and is recent: still pending, still committable.
+    let z = object_unit("z");
+    assert!(matches!(
+        store.lake_commit("f0", &[&z]).unwrap(),
+        LakeCommit::Applied { .. }
+    ));
+}
+
+fn concurrent_lake_flushes_of_one_input_commit_it_once(fx: &StoreFixture) {
+    let unit = object_unit("shared");
+    let outcomes: Vec<LakeCommit> = thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|n| {
+                let unit = &unit;
+                s.spawn(move || {
+                    let store = fx.open();
+                    let id = format!("f{n}");
+                    store.lake_begin(&flush(&id, &["shared"])).unwrap();
+                    store.lake_commit(&id, &[unit]).unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let applied = outcomes
+        .iter()
+        .filter(|o| matches!(o, LakeCommit::Applied { .. }))
+        .count();
+    let refused = outcomes
+        .iter()
+        .filter(|o| matches!(o, LakeCommit::AlreadyCommitted(_) | LakeCommit::Lost))
+        .count();
+    assert_eq!((applied, refused), (1, 1), "{outcomes:?}");
+    let store = fx.open();
+    assert_eq!(event_count(&*store, &window_id("R", "shared", t0())), 2);
 }

@@ -55,7 +55,7 @@ pub enum Command {
         the run.\n\n\
         Exit status: 0 when every input was read, 1 when an input could not be read (fully), \
         2 for usage or configuration errors.")]
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
 
     /// Poll a CloudTrail bucket for new log files (daemon; --once for cron).
     #[command(
@@ -139,6 +139,40 @@ pub enum Command {
     /// remove.
     #[command(subcommand)]
     Sources(SourcesCommand),
+
+    /// The data lake that --lake writes: Athena table definitions.
+    #[command(subcommand)]
+    Lake(LakeCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LakeCommand {
+    /// Print Athena / Glue CREATE EXTERNAL TABLE statements for the lake's tables.
+    #[command(
+        long_about = "Print Athena / Glue CREATE EXTERNAL TABLE statements for the \
+        lake's tables, one per log type: the OpenX JSON SerDe over the gzip JSON lines, \
+        columns for the log type's fields and the p_ fields, and partition projection on \
+        year, month, day and hour, so that new partitions are queryable without MSCK REPAIR \
+        TABLE or a crawler (docs/LAKE.md). Run them in Athena's query editor or with \
+        `aws athena start-query-execution`."
+    )]
+    Ddl(LakeDdlArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LakeDdlArgs {
+    /// The Athena database (Glue catalog database) the tables go in.
+    #[arg(
+        long,
+        value_name = "NAME",
+        env = "IOTA_LAKE_DATABASE",
+        default_value = "iota"
+    )]
+    pub database: String,
+
+    /// The lake: s3://BUCKET/PREFIX, as given to --lake.
+    #[arg(long = "lake", value_name = "URI", env = "IOTA_LAKE")]
+    pub lake: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -366,6 +400,56 @@ pub struct EngineArgs {
     /// prefilter it passes (for comparing results and measuring the prefilter).
     #[arg(long)]
     pub no_prefilter: bool,
+
+    #[command(flatten)]
+    pub lake: LakeArgs,
+}
+
+/// The data lake every normalized event is also written to (docs/LAKE.md). Each option may
+/// also come from the config file's `[lake]` table; a flag or variable wins over it.
+#[derive(Debug, Args, Default)]
+pub struct LakeArgs {
+    /// Also write every normalized event to a data lake: s3://BUCKET/PREFIX or
+    /// file:///DIRECTORY, as gzip JSON lines under
+    /// logs/<table>/year=YYYY/month=MM/day=DD/hour=HH/ (the hour of p_event_time). With
+    /// --state, an input is committed only together with the lake files holding its events
+    /// (docs/LAKE.md). Config file: `[lake] uri`.
+    #[arg(long, value_name = "URI", env = "IOTA_LAKE")]
+    pub lake: Option<String>,
+
+    /// Write the lake's buffered events once this much compressed data waits [default:
+    /// 64MiB]. Config file: `[lake] flush_size`.
+    #[arg(
+        long = "lake-flush-size",
+        value_name = "SIZE",
+        env = "IOTA_LAKE_FLUSH_SIZE"
+    )]
+    pub lake_flush_size: Option<ByteSize>,
+
+    /// Longest time an event waits in the lake's buffer, also when input stops [default: 1m].
+    /// Each round of a daemon (a poll, a batch of files, a receive) ends with a flush as well.
+    /// Config file: `[lake] flush_interval`.
+    #[arg(long = "lake-flush-interval", value_name = "DURATION", env = "IOTA_LAKE_FLUSH_INTERVAL",
+          value_parser = humantime::parse_duration)]
+    pub lake_flush_interval: Option<Duration>,
+
+    /// AWS region of the lake's bucket [default: AWS_REGION or the profile]. Config file:
+    /// `[lake] region`.
+    #[arg(long = "lake-region", value_name = "REGION", env = "IOTA_LAKE_REGION")]
+    pub lake_region: Option<String>,
+
+    /// Endpoint of the lake's S3 instead of AWS's (an S3-compatible store, a test server).
+    /// Config file: `[lake] endpoint_url`.
+    #[arg(
+        long = "lake-endpoint-url",
+        value_name = "URL",
+        env = "IOTA_LAKE_ENDPOINT_URL"
+    )]
+    pub lake_endpoint_url: Option<String>,
+
+    /// Path-style S3 addressing for the lake's bucket. Config file: `[lake] force_path_style`.
+    #[arg(long = "lake-force-path-style", env = "IOTA_LAKE_FORCE_PATH_STYLE")]
+    pub lake_force_path_style: bool,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,10 @@
 //! by `iota scan --state` and the daemons, which differ only in how they name their inputs
 //! ([`TrackedObject`]; local files by [`local_object`], the same for `iota scan` and
 //! `iota watch`).
+//!
+//! With a data lake, an input done waits for the lake flush that writes its events: the flush
+//! is recorded in the store, its files written, and then the inputs it holds are committed in
+//! the transaction that ends the flush (docs/LAKE.md, "Exactly once").
 
 use std::collections::HashMap;
 use std::time::UNIX_EPOCH;
@@ -12,11 +16,13 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 
 use iota_alerts::{RuleErrorRecord, RuleMatch, SourceRef};
+use iota_lake::{new_flush_id, Buffer, Group, Lake};
 use iota_outputs::{routes, AlertOutput};
 use iota_rules::{BatchResults, Rule, RuleSet};
 use iota_sources::Input;
 use iota_state::{
-    CommitOutcome, CommitUnit, MatchRecord, ObjectOutcome, ObjectProgress, StateStore,
+    CommitOutcome, CommitUnit, LakeCommit, LakeFlush, MatchRecord, ObjectOutcome, ObjectProgress,
+    StateStore, StoreError,
 };
 
 use crate::pipeline::{Batch, Collector, EventMeta, InputDone, InputFailure};
@@ -132,10 +138,30 @@ pub struct StoreCollector<'a> {
     objects: Vec<Option<TrackedObject>>,
     /// Results of inputs not done yet, by position.
     units: HashMap<usize, CommitUnit>,
+    /// With a data lake: the lake and the events waiting for its next flush.
+    lake: Option<(&'a Lake, Buffer)>,
+    /// Inputs done whose commit waits for the lake flush that writes their events.
+    held: Vec<Held>,
     pub tally: CommitTally,
     /// The first commit that failed; nothing is committed after it.
     pub failure: Option<anyhow::Error>,
+    /// Positions of the inputs committed (by this run, or meanwhile by another process) as far
+    /// as they could be read: not those that could not be opened, which are read again later.
+    pub finished: Vec<usize>,
 }
+
+/// An input done, with its results.
+struct Held {
+    input: usize,
+    unit: CommitUnit,
+    events: u64,
+    newest_event_time: Option<DateTime<Utc>>,
+    opened: bool,
+}
+
+/// Attempts of one lake flush that finds its inputs committed meanwhile by another process,
+/// each attempt leaving those inputs out.
+const LAKE_FLUSH_ATTEMPTS: usize = 5;
 
 impl<'a> StoreCollector<'a> {
     pub fn new(
@@ -152,9 +178,29 @@ impl<'a> StoreCollector<'a> {
             errors,
             objects,
             units: HashMap::new(),
+            lake: None,
+            held: Vec::new(),
             tally: CommitTally::default(),
             failure: None,
+            finished: Vec::new(),
         }
+    }
+
+    /// Writes every event to `lake`, and commits each input only with the lake flush that
+    /// holds its events. Deletes first the files of flushes an earlier run left uncommitted.
+    pub fn with_lake(mut self, lake: Option<&'a Lake>) -> Self {
+        if let Some(lake) = lake {
+            if let Err(err) = self
+                .store
+                .lake_doomed()
+                .map_err(anyhow::Error::new)
+                .and_then(|doomed| self.remove_flushes(lake, doomed))
+            {
+                self.failure = Some(err.context("cannot clean up the lake"));
+            }
+            self.lake = Some((lake, lake.buffer()));
+        }
+        self
     }
 
     fn unit(&mut self, input: usize) -> &mut CommitUnit {
@@ -198,12 +244,15 @@ impl Collector for StoreCollector<'_> {
 
     fn input_done(&mut self, done: InputDone) {
         let mut unit = self.units.remove(&done.input).unwrap_or_default();
+        if let Some((_, buffer)) = &mut self.lake {
+            buffer.input_done(done.input);
+        }
         if self.failure.is_some() {
             return;
         }
         let object = self.objects.get(done.input).and_then(Option::as_ref);
         if let Some(object) = object {
-            let outcome = match done.failure {
+            let outcome = match &done.failure {
                 None if done.malformed == 0 => ObjectOutcome::Ok,
                 // Every good record was evaluated; the record says what was skipped.
                 None => ObjectOutcome::Partial(format!(
@@ -219,10 +268,10 @@ impl Collector for StoreCollector<'_> {
                 Some(InputFailure::Open(error)) => {
                     unit.matches.clear();
                     unit.rule_errors.clear();
-                    ObjectOutcome::Failed(error)
+                    ObjectOutcome::Failed(error.clone())
                 }
                 // Reading it again would stop at the same place: keep what was read.
-                Some(InputFailure::Read(error)) => ObjectOutcome::Partial(error),
+                Some(InputFailure::Read(error)) => ObjectOutcome::Partial(error.clone()),
             };
             unit.progress = Some(ObjectProgress {
                 source: object.source.clone(),
@@ -233,13 +282,47 @@ impl Collector for StoreCollector<'_> {
                 outcome,
             });
         }
-        let outcome = unit.progress.as_ref().map(|p| p.outcome.clone());
-        match self.store.commit(&unit) {
+        let held = Held {
+            input: done.input,
+            unit,
+            events: done.events,
+            newest_event_time: done.newest_event_time,
+            opened: !matches!(done.failure, Some(InputFailure::Open(_))),
+        };
+        if self.lake.is_some() {
+            self.held.push(held);
+        } else {
+            let result = self.store.commit(&held.unit);
+            self.record(&held, result);
+        }
+    }
+
+    fn tick(&mut self) {
+        let Some((lake, buffer)) = &self.lake else {
+            return;
+        };
+        let objects = &self.objects;
+        let untracked = |position: usize| objects.get(position).is_none_or(Option::is_none);
+        if buffer.due(lake.policy.size, lake.policy.interval, &untracked) {
+            self.flush_lake();
+        }
+    }
+
+    fn finish(&mut self) {
+        self.flush_lake();
+    }
+}
+
+impl StoreCollector<'_> {
+    /// Folds the outcome of an input's commit into the tally.
+    fn record(&mut self, held: &Held, result: Result<CommitOutcome, StoreError>) {
+        let outcome = held.unit.progress.as_ref().map(|p| p.outcome.clone());
+        match result {
             Ok(CommitOutcome::Applied(applied)) => {
                 for (rule, severity) in &applied.created_rules {
                     iota_ops::metrics::alert_created(rule, severity.as_str());
                 }
-                iota_ops::metrics::events_processed(done.events);
+                iota_ops::metrics::events_processed(held.events);
                 if let Some(outcome) = &outcome {
                     iota_ops::metrics::object_done(match outcome {
                         ObjectOutcome::Ok => iota_ops::metrics::ObjectOutcome::Ok,
@@ -255,19 +338,114 @@ impl Collector for StoreCollector<'_> {
                     Some(ObjectOutcome::Partial(_)) => self.tally.objects_partial += 1,
                     Some(ObjectOutcome::Ok) | None => self.tally.objects_ok += 1,
                 }
-                self.tally.events += done.events;
+                self.tally.events += held.events;
                 self.tally.newest_event_time =
-                    self.tally.newest_event_time.max(done.newest_event_time);
+                    self.tally.newest_event_time.max(held.newest_event_time);
+                if held.opened {
+                    self.finished.push(held.input);
+                }
             }
             // Another process committed the same object meanwhile.
-            Ok(CommitOutcome::Duplicate) => self.tally.already_committed += 1,
+            Ok(CommitOutcome::Duplicate) => {
+                self.tally.already_committed += 1;
+                self.finished.push(held.input);
+            }
             Err(err) => {
+                let object = self.objects.get(held.input).and_then(Option::as_ref);
                 let input = object.map_or("stdin", |o| o.key.as_str());
                 self.failure = Some(anyhow::Error::new(err).context(format!(
                     "cannot commit the results of {input}; it is processed again by the next run with this state store"
                 )));
             }
         }
+    }
+
+    /// Writes what the lake buffer holds and commits the inputs done with it.
+    fn flush_lake(&mut self) {
+        let Some((lake, buffer)) = &mut self.lake else {
+            return;
+        };
+        let lake: &Lake = lake;
+        let objects = &self.objects;
+        let untracked = |position: usize| objects.get(position).is_none_or(Option::is_none);
+        let group = buffer.take(&untracked);
+        let held = std::mem::take(&mut self.held);
+        if self.failure.is_some() || (group.is_empty() && held.is_empty()) {
+            return;
+        }
+        if let Err(err) = self.commit_flush(lake, group, held) {
+            self.failure = Some(err.context(format!(
+                "cannot write the lake {}; the inputs of this flush are processed again by the next run with this state store",
+                lake.uri()
+            )));
+        }
+    }
+
+    /// One flush: recorded as pending, its files written, then committed with its inputs.
+    fn commit_flush(
+        &mut self,
+        lake: &Lake,
+        mut group: Group,
+        mut held: Vec<Held>,
+    ) -> anyhow::Result<()> {
+        for _ in 0..LAKE_FLUSH_ATTEMPTS {
+            if group.is_empty() && held.is_empty() {
+                return Ok(());
+            }
+            let id = new_flush_id(Utc::now());
+            let files = group.files(&id);
+            let flush = LakeFlush {
+                id,
+                files: files.iter().map(|f| f.key.clone()).collect(),
+                inputs: held
+                    .iter()
+                    .filter_map(|h| h.unit.progress.as_ref())
+                    .map(|p| (p.source.clone(), p.key.clone(), p.etag.clone()))
+                    .collect(),
+            };
+            self.store.lake_begin(&flush)?;
+            for file in &files {
+                lake.put(file)?;
+            }
+            let units: Vec<&CommitUnit> = held.iter().map(|h| &h.unit).collect();
+            match self.store.lake_commit(&flush.id, &units)? {
+                LakeCommit::Applied { outcomes, doomed } => {
+                    for (held, outcome) in held.iter().zip(outcomes) {
+                        self.record(held, Ok(outcome));
+                    }
+                    tracing::debug!(
+                        flush = %flush.id,
+                        files = files.len(),
+                        events = group.rows(),
+                        inputs = held.len(),
+                        "lake flush committed"
+                    );
+                    return self.remove_flushes(lake, doomed);
+                }
+                LakeCommit::AlreadyCommitted(positions) => {
+                    self.remove_flushes(lake, vec![flush])?;
+                    for position in positions.into_iter().rev() {
+                        let duplicate = held.remove(position);
+                        group.remove_inputs(&[duplicate.input]);
+                        self.record(&duplicate, Ok(CommitOutcome::Duplicate));
+                    }
+                }
+                LakeCommit::Lost => self.remove_flushes(lake, vec![flush])?,
+            }
+        }
+        anyhow::bail!("the flush could not be committed in {LAKE_FLUSH_ATTEMPTS} attempts")
+    }
+
+    /// Deletes the files of flushes that were not committed, then their records.
+    fn remove_flushes(&self, lake: &Lake, flushes: Vec<LakeFlush>) -> anyhow::Result<()> {
+        for flush in flushes {
+            for key in &flush.files {
+                lake.delete(key)?;
+            }
+            self.store.lake_forget(&flush.id)?;
+            tracing::debug!(flush = %flush.id, files = flush.files.len(), "uncommitted lake flush removed");
+        }
+        Ok(())
     }
 }
 

@@ -1,6 +1,7 @@
 //! The configuration file (`--config iota.toml`): settings with more options than a flag can
-//! carry. For now the outputs, each with its name, routing and delivery options (see
-//! [`iota_outputs::OutputConfig`] and docs/ALERTS.md, "Outputs"):
+//! carry. The outputs, each with its name, routing and delivery options (see
+//! [`iota_outputs::OutputConfig`] and docs/ALERTS.md, "Outputs"), and the data lake (the
+//! `--lake` options, which win over the file):
 //!
 //! ```toml
 //! [[outputs]]
@@ -8,6 +9,10 @@
 //! kind = "pagerduty"
 //! target = "env:PAGERDUTY_ROUTING_KEY"
 //! min_severity = "high"
+//!
+//! [lake]
+//! uri = "s3://my-lake/iota"
+//! flush_interval = "5m"
 //! ```
 
 use std::path::Path;
@@ -24,6 +29,21 @@ use crate::UsageError;
 pub struct ConfigFile {
     #[serde(default)]
     pub outputs: Vec<OutputConfig>,
+    pub lake: Option<LakeConfig>,
+}
+
+/// The `[lake]` table: the `--lake` options by the names of their flags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LakeConfig {
+    pub uri: Option<String>,
+    /// A size as `--lake-flush-size` takes it (`64MiB`).
+    pub flush_size: Option<String>,
+    /// A duration as `--lake-flush-interval` takes it (`1m`).
+    pub flush_interval: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub force_path_style: Option<bool>,
 }
 
 impl ConfigFile {
@@ -32,7 +52,7 @@ impl ConfigFile {
             .with_context(|| format!("cannot read the config file {}", path.display()))?;
         toml::from_str(&text).map_err(|err| {
             UsageError(format!(
-                "config file {}: {err}(see docs/ALERTS.md, \"Outputs\", for the keys)",
+                "config file {}: {err}(see docs/CONFIGURATION.md, \"The config file\", for the keys)",
                 path.display()
             ))
             .into()

@@ -35,6 +35,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use iota_lake::Lake;
 use iota_ops::{OpsServer, Readiness, Shutdown};
 use iota_outputs::AlertOutput;
 use iota_rules::Evaluator;
@@ -71,6 +72,8 @@ pub struct Daemon {
     pub store: Arc<dyn StateStore>,
     pub outputs: Arc<[Box<dyn AlertOutput>]>,
     pub errors: ErrorReport,
+    /// The data lake every event is also written to (`--lake`).
+    pub lake: Option<Lake>,
     once: bool,
     alert_retention: Duration,
     listen: SocketAddr,
@@ -91,11 +94,13 @@ impl Daemon {
         let outputs: Arc<[Box<dyn AlertOutput>]> = outputs.into();
         let deliveries = (!settings.once)
             .then(|| BackgroundDeliveries::start(Arc::clone(&store), Arc::clone(&outputs)));
+        let lake = crate::lake::open(settings.engine)?;
         Ok(Daemon {
             shutdown,
             store,
             outputs,
             errors,
+            lake,
             once: settings.once,
             alert_retention: settings.daemon.alert_retention,
             listen: settings.daemon.ops.listen,

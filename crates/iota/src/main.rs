@@ -9,6 +9,7 @@ mod committer;
 mod config;
 mod daemon;
 mod delivery;
+mod lake;
 mod logging;
 mod pipeline;
 mod report;
@@ -44,7 +45,7 @@ fn main() -> ExitCode {
     }
     let json_reports = cli.log_format.is_json();
     let result = match cli.command {
-        Command::Scan(args) => commands::scan::run(args, json_reports),
+        Command::Scan(args) => commands::scan::run(*args, json_reports),
         Command::S3Poll(args) => commands::s3_poll::run(*args),
         Command::Sqs(args) => commands::sqs::run(*args),
         Command::Watch(args) => commands::watch::run(*args),
@@ -53,6 +54,7 @@ fn main() -> ExitCode {
         Command::Rules(RulesCommand::Validate(args)) => commands::rules::validate::run(args),
         Command::Alerts(command) => commands::alerts::run(command),
         Command::Sources(command) => commands::sources::run(command),
+        Command::Lake(command) => commands::lake::run(command),
     };
     match result {
         Ok(status) => ExitCode::from(status),

@@ -114,8 +114,13 @@ pub fn dedup_window(args: &EngineArgs) -> DedupWindow {
     DedupWindow::new(args.dedup_window)
 }
 
-/// How the pipeline is sized for `args`; `source_id` becomes the events' `p_source_id`.
-pub fn pipeline_config(args: &EngineArgs, source_id: &str) -> PipelineConfig {
+/// How the pipeline is sized for `args`; `source_id` becomes the events' `p_source_id`. With
+/// `lake`, every event is written to it too.
+pub fn pipeline_config(
+    args: &EngineArgs,
+    source_id: &str,
+    lake: Option<&iota_lake::Lake>,
+) -> PipelineConfig {
     PipelineConfig {
         decode_threads: default_parallelism(),
         batch_size: args.workers.batch_size.max(1),
@@ -124,6 +129,7 @@ pub fn pipeline_config(args: &EngineArgs, source_id: &str) -> PipelineConfig {
         },
         source_id: source_id.into(),
         prefilter: !args.no_prefilter,
+        lake: lake.map(|lake| std::sync::Arc::clone(lake.intake())),
     }
 }
 

@@ -20,6 +20,7 @@ use crate::committer::{StoreCollector, TrackedObject};
 use crate::daemon::Daemon;
 use crate::pipeline::{self, Counters, PipelineConfig};
 use crate::report::ErrorReport;
+use iota_lake::Lake;
 
 /// One object to read.
 pub struct S3Object {
@@ -41,6 +42,8 @@ pub struct S3Reader<'a> {
     /// Downloads in flight (and objects held in memory) at most.
     pub concurrency: usize,
     pub shutdown: &'a Shutdown,
+    /// The data lake every event is also written to.
+    pub lake: Option<&'a Lake>,
 }
 
 /// The store's name for the objects of `bucket` (processed objects are keyed by bucket, so
@@ -77,6 +80,7 @@ impl<'a> S3Reader<'a> {
             errors: &daemon.errors,
             concurrency,
             shutdown: &daemon.shutdown,
+            lake: daemon.lake.as_ref(),
         }
     }
 
@@ -107,7 +111,8 @@ impl<'a> S3Reader<'a> {
             self.outputs,
             self.errors,
             tracked,
-        );
+        )
+        .with_lake(self.lake);
         let (tx, mut rx) = tokio::sync::mpsc::channel(self.concurrency);
         let wanted: Vec<(Arc<TrailBucket>, String)> = objects
             .iter()

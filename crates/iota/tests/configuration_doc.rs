@@ -539,7 +539,52 @@ fn render() -> String {
         )
         .unwrap();
     }
+    out.push_str(
+        "\nAnd a `[lake]` table with the data lake's options ([LAKE.md](LAKE.md)), named as \
+         their flags; a flag or environment variable wins over the file:\n\n\
+         ```toml\n[lake]\nuri = \"s3://my-lake/iota\"\nflush_interval = \"5m\"\n```\n\n\
+         | key | option |\n|---|---|\n",
+    );
+    for (key, option) in LAKE_KEYS {
+        writeln!(out, "| `{key}` | `{option}` |").unwrap();
+    }
     out
+}
+
+/// The `[lake]` table's keys and the flags they stand for; the test checks that the iota
+/// binary accepts each and refuses any other.
+const LAKE_KEYS: &[(&str, &str)] = &[
+    ("uri", "--lake"),
+    ("flush_size", "--lake-flush-size"),
+    ("flush_interval", "--lake-flush-interval"),
+    ("region", "--lake-region"),
+    ("endpoint_url", "--lake-endpoint-url"),
+    ("force_path_style", "--lake-force-path-style"),
+];
+
+#[test]
+fn the_lake_table_of_the_config_file_has_the_documented_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("iota.toml");
+    // Every documented key is accepted: a wrong value of each is refused by its name.
+    std::fs::write(&config, "[lake]\nnot_a_key = 1\n").unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_iota"))
+        .args(["scan", "--no-rules", "--config"])
+        .arg(&config)
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    for (key, option) in LAKE_KEYS {
+        assert!(
+            stderr.contains(&format!("`{key}`")),
+            "{key} not accepted: {stderr}"
+        );
+        assert!(help(&["scan".to_owned()]).contains(option), "{option}");
+    }
+    let listed = stderr.matches('`').count() / 2;
+    assert_eq!(listed, LAKE_KEYS.len() + 1, "undocumented keys: {stderr}");
 }
 
 #[test]

@@ -5,6 +5,9 @@
 //! - in the state store (`--state`): each input's alerts, rule errors and progress committed
 //!   together when its last event has been evaluated, then delivered from the store's outbox.
 //!   Inputs committed by an earlier scan are skipped, and alert windows continue across scans.
+//!
+//! With `--lake`, every event is also written to the data lake: as it comes without a store,
+//! committed with each input's results with one (docs/LAKE.md).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,6 +24,7 @@ use crate::cli::ScanArgs;
 use crate::committer::{rule_error_records, skip_committed, source_ref, StoreCollector};
 use crate::config::open_outputs;
 use crate::delivery::Deliverer;
+use crate::lake::MemoryLake;
 use crate::pipeline::{self, Batch, Collector, Counters, InputDone};
 use crate::report::{ErrorReport, ScanSummary};
 use crate::rule_engine::{dedup_window, pipeline_config, start_engine};
@@ -73,7 +77,8 @@ pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
         terminal::start_progress(total_bytes)
     };
     let counters = Counters::with_progress(progress);
-    let config = pipeline_config(&args.engine, "iota-scan");
+    let lake = crate::lake::open(&args.engine)?;
+    let config = pipeline_config(&args.engine, "iota-scan", lake.as_ref());
     let dedup = dedup_window(&args.engine);
 
     let rules = evaluator.as_ref().map(|e| e.rules());
@@ -87,6 +92,7 @@ pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
                 matches: 0,
                 signals: 0,
                 skipped_evaluations: 0,
+                lake: lake.as_ref().map(MemoryLake::new),
             };
             pipeline::run(
                 inputs,
@@ -98,6 +104,9 @@ pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
                 &mut collector,
             );
             terminal::finish_progress();
+            if let Some(failure) = collector.lake.and_then(|lake| lake.failure) {
+                return Err(failure);
+            }
             summary.matches = collector.matches;
             summary.signals = collector.signals;
             summary.skipped_evaluations = collector.skipped_evaluations;
@@ -106,7 +115,8 @@ pub fn run(args: ScanArgs, json_reports: bool) -> anyhow::Result<u8> {
         }
         Some(store) => {
             let store = store.as_ref();
-            let mut collector = StoreCollector::new(store, rules, &outputs, &errors, objects);
+            let mut collector = StoreCollector::new(store, rules, &outputs, &errors, objects)
+                .with_lake(lake.as_ref());
             pipeline::run(
                 inputs,
                 &config,
@@ -165,6 +175,7 @@ struct MemoryCollector<'a> {
     matches: u64,
     signals: u64,
     skipped_evaluations: u64,
+    lake: Option<MemoryLake<'a>>,
 }
 
 impl Collector for MemoryCollector<'_> {
@@ -192,7 +203,23 @@ impl Collector for MemoryCollector<'_> {
         rule_error_records(rules, &batch, results, None, self.errors);
     }
 
-    fn input_done(&mut self, _done: InputDone) {}
+    fn input_done(&mut self, done: InputDone) {
+        if let Some(lake) = &mut self.lake {
+            lake.input_done(done.input);
+        }
+    }
+
+    fn tick(&mut self) {
+        if let Some(lake) = &mut self.lake {
+            lake.tick();
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(lake) = &mut self.lake {
+            lake.flush();
+        }
+    }
 }
 
 /// Without a store: every alert of the engine to every output it routes to.

@@ -61,7 +61,7 @@ pub fn run(args: SqsArgs) -> anyhow::Result<u8> {
         queue: &queue,
         s3,
         buckets: std::cell::RefCell::new(HashMap::new()),
-        config: pipeline_config(&args.engine, &args.queue_url),
+        config: pipeline_config(&args.engine, &args.queue_url, daemon.lake.as_ref()),
         visibility: args.visibility_timeout,
     };
     let mut failed_receives = 0u32;
@@ -220,8 +220,8 @@ impl Consumer<'_> {
                 done.push(&p.message);
             }
         }
-        self.delete_all(&done);
-        let (deleted, left) = (done.len(), pending.len() - done.len());
+        let deleted = self.delete_all(&done);
+        let left = pending.len() - deleted;
         round.succeeded(&counters, &tally);
         tracing::info!(
             queue = self.queue.url(),
@@ -277,8 +277,9 @@ impl Consumer<'_> {
     }
 
     /// Deletes `messages`, ten to a request; those a batch could not delete are retried one
-    /// by one.
-    fn delete_all(&self, messages: &[&Message]) {
+    /// by one. Returns how many were deleted.
+    fn delete_all(&self, messages: &[&Message]) -> usize {
+        let mut deleted = 0;
         for chunk in messages.chunks(10) {
             let retry: Vec<&Message> =
                 match self.reader.runtime.block_on(self.queue.delete_batch(chunk)) {
@@ -292,24 +293,25 @@ impl Consumer<'_> {
                         chunk.to_vec()
                     }
                 };
-            for message in retry {
-                self.delete(message);
-            }
+            deleted += chunk.len() - retry.len();
+            deleted += retry.into_iter().filter(|m| self.delete(m)).count();
         }
+        deleted
     }
 
     /// Deletes `message`, retrying a few times; a message left behind is harmless (its
     /// objects are committed, so a redelivery is deleted without reading them).
-    fn delete(&self, message: &Message) {
+    fn delete(&self, message: &Message) -> bool {
         for attempt in 1..=3u32 {
             match self.reader.runtime.block_on(self.queue.delete(message)) {
-                Ok(()) => return,
+                Ok(()) => return true,
                 Err(err) if attempt == 3 => {
                     tracing::warn!(message_id = %message.id, "cannot delete (it will come back and be deleted then): {err}");
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(200 << attempt)),
             }
         }
+        false
     }
 
     /// Extends the visibility of `messages` every third of the timeout until aborted, so that

@@ -1,8 +1,9 @@
 //! One decode thread: opens inputs, decodes them into raw events, parses each once (with the
 //! fields the rules' prefilters need), drops duplicate eventIDs, asks the prefilter which
 //! rules could match, and only for events some rule could match writes the `p_` fields and
-//! adds them to a batch for the rule threads. The last batch of an input is sent when the
-//! input ends, followed by the input's end for the collector.
+//! adds them to a batch for the rule threads. With a data lake, every event gets its `p_`
+//! fields and goes into the input's lake staging as well. The last batch of an input is sent
+//! when the input ends, followed by the input's end for the collector.
 
 use std::collections::HashMap;
 use std::io::{self, Read};
@@ -13,6 +14,7 @@ use chrono::{DateTime, Utc};
 use crossbeam_channel::Sender;
 
 use iota_decode::{decode, Record};
+use iota_lake::InputStaging;
 use iota_normalize::{CapturePlan, DedupWindow, Normalizer, SourceInfo};
 use iota_rules::{BatchEvent, Candidates, Prefilter};
 use iota_sources::Input;
@@ -66,14 +68,24 @@ impl<'a> DecodeStage<'a> {
     pub(super) fn process(&mut self, position: usize, input: &Input) {
         self.batch.input = position;
         self.batches_sent = 0;
-        let done = self.decode_input(position, input);
+        let lake = self
+            .config
+            .lake
+            .as_ref()
+            .map(|intake| intake.start(position));
+        let done = self.decode_input(position, input, lake.as_deref());
         self.flush();
         self.ends.send(self.batches_sent, done);
     }
 
     /// What was read of the input at `position`: the events decoded, the newest event time,
     /// the malformed records and, when the input could not be read completely, why.
-    fn decode_input(&mut self, position: usize, input: &Input) -> InputDone {
+    fn decode_input(
+        &mut self,
+        position: usize,
+        input: &Input,
+        lake: Option<&InputStaging>,
+    ) -> InputDone {
         let name: Arc<str> = input.name().into();
         let mut done = InputDone {
             input: position,
@@ -132,16 +144,27 @@ impl<'a> DecodeStage<'a> {
                             tracing::warn!(input = %name, %position, "eventTime missing or invalid; using the parse time as p_event_time");
                         }
                     }
-                    let Some(prefilter) = self.prefilter else {
+                    let rules = match self
+                        .prefilter
+                        .map(|prefilter| prefilter.candidates(parsed.log_type(), parsed.captured()))
+                    {
+                        None => None,
+                        Some(Candidates::Shared(list)) if list.is_empty() => None,
+                        Some(Candidates::Shared(list)) => Some(Arc::clone(list)),
+                        Some(Candidates::Owned(list)) if list.is_empty() => None,
+                        Some(Candidates::Owned(list)) => Some(self.intern(list)),
+                    };
+                    // Without a lake, only events some rule could match get their p_ fields.
+                    if rules.is_none() && lake.is_none() {
+                        return;
+                    }
+                    let event = normalizer.finish(parsed, parse_time);
+                    if let Some(lake) = lake {
+                        lake.append(event.log_type, event.event_time, &event.json);
+                    }
+                    let Some(rules) = rules else {
                         return;
                     };
-                    let rules = match prefilter.candidates(parsed.log_type(), parsed.captured()) {
-                        Candidates::Shared(list) if list.is_empty() => return,
-                        Candidates::Shared(list) => Arc::clone(list),
-                        Candidates::Owned(list) if list.is_empty() => return,
-                        Candidates::Owned(list) => self.intern(list),
-                    };
-                    let event = normalizer.finish(parsed, parse_time);
                     self.counters
                         .events_to_rules
                         .fetch_add(1, Ordering::Relaxed);

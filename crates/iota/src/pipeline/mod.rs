@@ -18,11 +18,13 @@ pub mod stats;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::thread;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use crossbeam_channel::{bounded, Sender};
+use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
 
 use iota_decode::DecodeOptions;
+use iota_lake::LakeIntake;
 use iota_normalize::{CapturePlan, DedupWindow};
 use iota_rules::{BatchEvent, BatchResults, Evaluator, Worker};
 use iota_sources::Input;
@@ -38,6 +40,8 @@ pub struct PipelineConfig {
     pub source_id: String,
     /// Evaluate rules' prefilters in Rust (off: every rule sees every event of its log types).
     pub prefilter: bool,
+    /// With a data lake: where every normalized event goes, besides the rules.
+    pub lake: Option<Arc<LakeIntake>>,
 }
 
 /// What the collector needs to know about an event besides its JSON and id.
@@ -91,7 +95,15 @@ pub trait Collector {
     fn batch(&mut self, batch: Batch, results: BatchResults);
     /// Every batch of the input has been given to [`Collector::batch`].
     fn input_done(&mut self, done: InputDone);
+    /// Called after each result and every [`TICK`] while none comes: the place for work on
+    /// a timer (flushing the data lake).
+    fn tick(&mut self) {}
+    /// Called once every input is done, before [`run`] returns.
+    fn finish(&mut self) {}
 }
+
+/// How long the collector waits for a result before [`Collector::tick`] is called anyway.
+pub const TICK: Duration = Duration::from_millis(250);
 
 /// What reaches the collector: evaluated batches, and the end of each input with the number
 /// of batches it was split into (which may still be on their way through the rule threads).
@@ -173,7 +185,15 @@ pub fn run(
 
         // Per input: batches collected so far, and its end once the decode stage sent it.
         let mut pending: HashMap<usize, (usize, Option<(usize, InputDone)>)> = HashMap::new();
-        for message in result_rx {
+        loop {
+            let message = match result_rx.recv_timeout(TICK) {
+                Ok(message) => message,
+                Err(RecvTimeoutError::Timeout) => {
+                    collector.tick();
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
             let input = match message {
                 Collected::Batch(batch, results) => {
                     let input = batch.input;
@@ -193,7 +213,9 @@ pub fn run(
                     collector.input_done(end.expect("just seen").1);
                 }
             }
+            collector.tick();
         }
+        collector.finish();
     });
 }
 

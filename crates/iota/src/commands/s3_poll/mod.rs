@@ -398,7 +398,11 @@ impl Poller<'_> {
                 size: o.size,
             })
             .collect();
-        let config = pipeline_config(self.engine, &source_name(target.bucket.name()));
+        let config = pipeline_config(
+            self.engine,
+            &source_name(target.bucket.name()),
+            self.reader.lake,
+        );
         let counters = Counters::default();
         let (complete, collector) = self.reader.read(&objects, &config, workers, &counters);
         if let Some(failure) = collector.failure {

@@ -21,13 +21,13 @@ use std::time::{Instant, SystemTime};
 
 use iota_normalize::DedupWindow;
 use iota_ops::Readiness;
-use iota_rules::{BatchResults, Evaluator, Worker};
+use iota_rules::{Evaluator, Worker};
 use iota_sources::Input;
 
 use crate::cli::WatchArgs;
 use crate::committer::{skip_committed, StoreCollector};
 use crate::daemon::{Daemon, DaemonSettings};
-use crate::pipeline::{self, Batch, Collector, Counters, InputDone, InputFailure, PipelineConfig};
+use crate::pipeline::{self, Counters, PipelineConfig};
 use crate::rule_engine::{dedup_window, pipeline_config, start_engine};
 use crate::UsageError;
 
@@ -57,7 +57,11 @@ pub fn run(args: WatchArgs) -> anyhow::Result<u8> {
         Notices::follow(&root, args.rescan_interval, &daemon.shutdown)
     };
     let (evaluator, mut workers) = start_engine(&args.engine, Some(&daemon.store), &daemon.errors)?;
-    let config = pipeline_config(&args.engine, &root.display().to_string());
+    let config = pipeline_config(
+        &args.engine,
+        &root.display().to_string(),
+        daemon.lake.as_ref(),
+    );
     let dedup = dedup_window(&args.engine);
     let reader = BatchReader {
         daemon: &daemon,
@@ -192,16 +196,14 @@ impl BatchReader<'_> {
         }
 
         let counters = Counters::default();
-        let mut collector = Finishing {
-            inner: StoreCollector::new(
-                self.daemon.store.as_ref(),
-                Some(self.evaluator.rules()),
-                &self.daemon.outputs,
-                &self.daemon.errors,
-                split.objects,
-            ),
-            finished: Vec::new(),
-        };
+        let mut collector = StoreCollector::new(
+            self.daemon.store.as_ref(),
+            Some(self.evaluator.rules()),
+            &self.daemon.outputs,
+            &self.daemon.errors,
+            split.objects,
+        )
+        .with_lake(self.daemon.lake.as_ref());
         let shutdown = &self.daemon.shutdown;
         let mut fed = 0;
         let inputs = split
@@ -219,15 +221,14 @@ impl BatchReader<'_> {
             &counters,
             &mut collector,
         );
-        let Finishing { inner, finished } = collector;
-        for position in finished {
+        for &position in &collector.finished {
             done(&split.inputs[position], tree);
         }
-        if let Some(failure) = inner.failure {
+        if let Some(failure) = collector.failure {
             round.failed();
             return Err(failure);
         }
-        let tally = inner.tally;
+        let tally = collector.tally;
         round.succeeded(&counters, &tally);
         tracing::info!(
             dir = %self.root.display(),
@@ -246,29 +247,5 @@ impl BatchReader<'_> {
             "batch finished"
         );
         Ok(())
-    }
-}
-
-/// Commits through a [`StoreCollector`], and remembers which inputs are finished: committed
-/// (by this run or meanwhile by another process), as far as they could be read. One that
-/// could not be opened is not: it is tried again after the next rescan.
-struct Finishing<'a> {
-    inner: StoreCollector<'a>,
-    /// Positions of the inputs finished.
-    finished: Vec<usize>,
-}
-
-impl Collector for Finishing<'_> {
-    fn batch(&mut self, batch: Batch, results: BatchResults) {
-        self.inner.batch(batch, results);
-    }
-
-    fn input_done(&mut self, done: InputDone) {
-        let input = done.input;
-        let opened = !matches!(done.failure, Some(InputFailure::Open(_)));
-        self.inner.input_done(done);
-        if opened && self.inner.failure.is_none() {
-            self.finished.push(input);
-        }
     }
 }
