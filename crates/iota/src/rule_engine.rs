@@ -124,6 +124,8 @@ pub fn pipeline_config(args: &EngineArgs, source_id: &str) -> PipelineConfig {
         },
         source_id: source_id.into(),
         prefilter: !args.no_prefilter,
+        time_range: None,
+        normalized_inputs: false,
     }
 }
 

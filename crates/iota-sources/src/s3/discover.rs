@@ -127,7 +127,10 @@ async fn walk(
 }
 
 /// The common prefixes one level below `prefix`, every page of them.
-async fn list_children(bucket: &TrailBucket, prefix: &str) -> Result<Vec<String>, S3Error> {
+pub(crate) async fn list_children(
+    bucket: &TrailBucket,
+    prefix: &str,
+) -> Result<Vec<String>, S3Error> {
     let mut children = Vec::new();
     let mut token = None;
     loop {

@@ -1,6 +1,7 @@
 //! One module per subcommand, and what the state-store commands share for printing (`text`).
 
 pub mod alerts;
+pub mod replay;
 pub mod rules;
 pub mod s3_poll;
 pub mod scan;
