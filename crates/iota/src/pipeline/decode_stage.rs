@@ -6,7 +6,6 @@
 //! outside it stop right after the parse; events of a data lake lose the `p_` fields of their
 //! first normalization before it.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{self, Read};
 use std::sync::atomic::Ordering;
@@ -15,10 +14,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use crossbeam_channel::Sender;
 
-use iota_decode::{decode, Record};
-use iota_normalize::{
-    without_standard_fields, CapturePlan, DedupWindow, NormalizeError, Normalizer, SourceInfo,
-};
+use iota_decode::{decode, Malformed, Record};
+use iota_normalize::{without_standard_fields, CapturePlan, DedupWindow, Normalizer, SourceInfo};
 use iota_rules::{BatchEvent, Candidates, Prefilter};
 use iota_sources::Input;
 
@@ -113,84 +110,92 @@ impl<'a> DecodeStage<'a> {
         let mut events = 0;
         let mut newest: Option<DateTime<Utc>> = None;
         let mut on_record = |record: Record<'_>| match record {
-            Record::Event { raw, position } => {
-                let raw = restored(config, raw);
-                let parsed = raw
-                    .as_ref()
-                    .map_err(Clone::clone)
-                    .and_then(|raw| normalizer.parse(raw, self.plan));
-                match parsed {
-                    Ok(parsed) => {
-                        if let Some(range) = &config.time_range {
-                            if !parsed.event_time().is_some_and(|t| range.contains(t)) {
-                                self.counters.out_of_range.fetch_add(1, Ordering::Relaxed);
-                                return;
-                            }
-                        }
-                        if let Some(id) = parsed.event_id() {
-                            if !self.dedup.first_seen(id) {
-                                self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
-                                return;
-                            }
-                        }
-                        self.counters.events.fetch_add(1, Ordering::Relaxed);
-                        events += 1;
-                        match parsed.event_time() {
-                            Some(time) => newest = newest.max(Some(time)),
-                            None => {
-                                self.counters.time_fallbacks.fetch_add(1, Ordering::Relaxed);
-                                tracing::warn!(input = %name, %position, "eventTime missing or invalid; using the parse time as p_event_time");
-                            }
-                        }
-                        let Some(prefilter) = self.prefilter else {
+            Record::Event { raw, position } => match normalizer.parse(raw, self.plan) {
+                Ok(parsed) => {
+                    if let Some(range) = &config.time_range {
+                        if !parsed.event_time().is_some_and(|t| range.contains(t)) {
+                            self.counters.out_of_range.fetch_add(1, Ordering::Relaxed);
                             return;
-                        };
-                        let rules = match prefilter.candidates(parsed.log_type(), parsed.captured())
-                        {
-                            Candidates::Shared(list) if list.is_empty() => return,
-                            Candidates::Shared(list) => Arc::clone(list),
-                            Candidates::Owned(list) if list.is_empty() => return,
-                            Candidates::Owned(list) => self.intern(list),
-                        };
-                        let event = normalizer.finish(parsed, parse_time);
-                        self.counters
-                            .events_to_rules
-                            .fetch_add(1, Ordering::Relaxed);
-                        self.counters
-                            .rule_evaluations
-                            .fetch_add(rules.len() as u64, Ordering::Relaxed);
-                        self.batch.events.push(BatchEvent {
-                            json: event.json,
-                            rules,
-                            time_ns: event.event_time.timestamp_nanos_opt().unwrap_or(
-                                // Beyond ±292 years: the microseconds, scaled, keep the order.
-                                event.event_time.timestamp_micros().saturating_mul(1000),
-                            ),
-                            event_id: event.event_id,
-                        });
-                        self.batch.meta.push(EventMeta {
-                            input: Arc::clone(&name),
-                            stdin,
-                            line: position.line,
-                            event_time: event.event_time,
-                            log_type: event.log_type,
-                        });
-                        if self.batch.events.len() >= self.config.batch_size {
-                            self.flush();
                         }
                     }
-                    Err(err) => {
-                        self.counters.malformed.fetch_add(1, Ordering::Relaxed);
-                        tracing::warn!(input = %name, %position, "malformed record skipped: {err}");
+                    if let Some(id) = parsed.event_id() {
+                        if !self.dedup.first_seen(id) {
+                            self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
+                            return;
+                        }
+                    }
+                    self.counters.events.fetch_add(1, Ordering::Relaxed);
+                    events += 1;
+                    match parsed.event_time() {
+                        Some(time) => newest = newest.max(Some(time)),
+                        None => {
+                            self.counters.time_fallbacks.fetch_add(1, Ordering::Relaxed);
+                            tracing::warn!(input = %name, %position, "eventTime missing or invalid; using the parse time as p_event_time");
+                        }
+                    }
+                    let Some(prefilter) = self.prefilter else {
+                        return;
+                    };
+                    let rules = match prefilter.candidates(parsed.log_type(), parsed.captured()) {
+                        Candidates::Shared(list) if list.is_empty() => return,
+                        Candidates::Shared(list) => Arc::clone(list),
+                        Candidates::Owned(list) if list.is_empty() => return,
+                        Candidates::Owned(list) => self.intern(list),
+                    };
+                    let event = normalizer.finish(parsed, parse_time);
+                    self.counters
+                        .events_to_rules
+                        .fetch_add(1, Ordering::Relaxed);
+                    self.counters
+                        .rule_evaluations
+                        .fetch_add(rules.len() as u64, Ordering::Relaxed);
+                    self.batch.events.push(BatchEvent {
+                        json: event.json,
+                        rules,
+                        time_ns: event.event_time.timestamp_nanos_opt().unwrap_or(
+                            // Beyond ±292 years: the microseconds, scaled, keep the order.
+                            event.event_time.timestamp_micros().saturating_mul(1000),
+                        ),
+                        event_id: event.event_id,
+                    });
+                    self.batch.meta.push(EventMeta {
+                        input: Arc::clone(&name),
+                        stdin,
+                        line: position.line,
+                        event_time: event.event_time,
+                        log_type: event.log_type,
+                    });
+                    if self.batch.events.len() >= self.config.batch_size {
+                        self.flush();
                     }
                 }
-            }
+                Err(err) => {
+                    self.counters.malformed.fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(input = %name, %position, "malformed record skipped: {err}");
+                }
+            },
             Record::Malformed(bad) => {
                 self.counters.malformed.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(input = %name, position = %bad.position, "malformed record skipped: {}", bad.reason);
             }
         };
-        match decode(reader, &name, &config.decode, &mut on_record) {
+        // A lake's events are normalized again: without the `p_` fields they carry.
+        let mut restoring = |record: Record<'_>| match record {
+            Record::Event { raw, position } if config.normalized_inputs => {
+                match without_standard_fields(raw) {
+                    Ok(restored) => on_record(Record::Event {
+                        raw: &restored,
+                        position,
+                    }),
+                    Err(err) => on_record(Record::Malformed(Malformed {
+                        position,
+                        reason: err.to_string(),
+                    })),
+                }
+            }
+            other => on_record(other),
+        };
+        match decode(reader, &name, &config.decode, &mut restoring) {
             Ok(stats) => {
                 self.counters.files.fetch_add(1, Ordering::Relaxed);
                 if let Some(skipped) = stats.skipped {
@@ -240,16 +245,6 @@ impl<'a> DecodeStage<'a> {
         if self.batches.send(batch).is_ok() {
             self.batches_sent += 1;
         }
-    }
-}
-
-/// The event to normalize: `raw` itself, or without the `p_` fields of an earlier
-/// normalization when the inputs hold normalized events.
-fn restored<'r>(config: &PipelineConfig, raw: &'r [u8]) -> Result<Cow<'r, [u8]>, NormalizeError> {
-    if config.normalized_inputs {
-        without_standard_fields(raw)
-    } else {
-        Ok(Cow::Borrowed(raw))
     }
 }
 
