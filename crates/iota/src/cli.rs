@@ -17,9 +17,9 @@ use crate::logging::LogFormat;
     about = "Self-hosted detection engine for AWS CloudTrail",
     long_about = "Self-hosted detection engine for AWS CloudTrail.\n\n\
         iota reads CloudTrail logs (local files with `scan`; as they land with `watch`, \
-        `s3-poll` and `sqs`), runs Python detection rules over every event in isolated \
-        worker processes, and sends deduplicated alerts to stdout, files, Slack, PagerDuty, \
-        webhooks, SNS, Splunk or Datadog.\n\n\
+        `s3-poll` and `sqs`; a past time range with `replay`), runs Python detection rules \
+        over every event in isolated worker processes, and sends deduplicated alerts to \
+        stdout, files, Slack, PagerDuty, webhooks, SNS, Splunk or Datadog.\n\n\
         Every option has an environment twin (IOTA_<OPTION>); command-line flags win."
 )]
 pub struct Cli {
