@@ -453,26 +453,17 @@ pub struct ReplayArgs {
     #[arg(long, value_name = "BUCKET", conflicts_with = "paths")]
     pub bucket: Option<String>,
 
-    /// With --bucket: where to look for trail prefixes, as for `iota s3-poll`.
-    #[arg(
-        long,
-        value_name = "PREFIX",
-        default_value = "AWSLogs/",
-        requires = "bucket"
-    )]
-    pub prefix: String,
+    /// With --bucket: where to look for trail prefixes, as for `iota s3-poll`
+    /// [default: AWSLogs/].
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
 
     /// With --bucket: only these accounts (comma-separated 12-digit ids) [default: all].
-    #[arg(long, value_name = "IDS", value_delimiter = ',', requires = "bucket")]
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
     pub accounts: Vec<String>,
 
     /// With --bucket: only these regions (comma-separated) [default: all].
-    #[arg(
-        long,
-        value_name = "REGIONS",
-        value_delimiter = ',',
-        requires = "bucket"
-    )]
+    #[arg(long, value_name = "REGIONS", value_delimiter = ',')]
     pub regions: Vec<String>,
 
     /// Start of the range (inclusive): an RFC 3339 time (2024-05-01T00:00:00Z), a date
@@ -485,10 +476,9 @@ pub struct ReplayArgs {
     pub to: Option<DateTime<Utc>>,
 
     /// With --bucket: how long after an event its log file may have been written; files
-    /// written up to this long after --to are read too.
-    #[arg(long, value_name = "DURATION", default_value = "1h",
-          value_parser = humantime::parse_duration)]
-    pub late_window: Duration,
+    /// written up to this long after --to are read too [default: 1h].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub late_window: Option<Duration>,
 
     /// With --bucket or an s3:// lake: objects downloaded at a time.
     #[arg(long, value_name = "N", default_value_t = 8,

@@ -355,6 +355,15 @@ fn ranges_are_checked() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("a date (2024-05-01"));
+    let bucket_only = replay(&["--from", "7d", "--accounts", "123456789012", path]);
+    assert_eq!(bucket_only.status, 2);
+    assert!(
+        bucket_only
+            .stderr
+            .contains("--accounts applies to a trail bucket only"),
+        "{}",
+        bucket_only.stderr
+    );
     let output = Command::new(env!("CARGO_BIN_EXE_iota"))
         .args(["replay", "--from", "7d"])
         .output()

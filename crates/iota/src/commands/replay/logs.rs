@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use chrono::TimeDelta;
@@ -49,6 +50,28 @@ impl Planned {
     }
 }
 
+/// How long after its events a trail's log file is written, at most, unless told otherwise.
+const LATE_WINDOW: Duration = Duration::from_secs(3600);
+
+/// Refuses options of the bucket form without `--bucket`, which would otherwise be ignored.
+pub fn check_options(args: &ReplayArgs) -> Result<(), UsageError> {
+    if args.bucket.is_some() {
+        return Ok(());
+    }
+    let bucket_only = [
+        ("--prefix", args.prefix.is_some()),
+        ("--accounts", !args.accounts.is_empty()),
+        ("--regions", !args.regions.is_empty()),
+        ("--late-window", args.late_window.is_some()),
+    ];
+    match bucket_only.iter().find(|(_, given)| *given) {
+        Some((option, _)) => Err(UsageError(format!(
+            "{option} applies to a trail bucket only: add --bucket BUCKET, or drop {option}"
+        ))),
+        None => Ok(()),
+    }
+}
+
 pub fn plan(args: &ReplayArgs, range: &TimeRange, rules: &RuleSet) -> anyhow::Result<Planned> {
     if let Some(uri) = &args.lake {
         return plan_lake(args, uri, range, rules);
@@ -73,9 +96,9 @@ fn plan_bucket(args: &ReplayArgs, bucket: &str, range: &TimeRange) -> anyhow::Re
     let runtime = aws_runtime()?;
     let bucket = connect(&runtime, &args.aws.options(), bucket)?;
     let until = range.to
-        + TimeDelta::from_std(args.late_window)
+        + TimeDelta::from_std(args.late_window.unwrap_or(LATE_WINDOW))
             .map_err(|_| UsageError("--late-window is too long".into()))?;
-    let prefix = normalized_prefix(&args.prefix);
+    let prefix = normalized_prefix(args.prefix.as_deref().unwrap_or("AWSLogs/"));
     let filter = DiscoverFilter {
         accounts: args.accounts.clone(),
         regions: args.regions.clone(),

@@ -64,6 +64,7 @@ pub fn run(args: ReplayArgs, json_reports: bool) -> anyhow::Result<u8> {
         ))
         .into());
     }
+    logs::check_options(&args)?;
     let engine = args.engine();
     let outputs = open_outputs(None, &engine.outputs)?;
     let errors = ErrorReport::new(None)?;
