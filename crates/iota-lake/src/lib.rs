@@ -6,12 +6,13 @@
 //! Layout: `layout` (tables, partitions, file names), `staging` (events compressed per input
 //! and gathered into one file per partition at each flush), `backend/` (a local directory or
 //! an S3 prefix behind [`LakeBackend`]), `tables` and `ddl` (Athena tables for
-//! `iota lake ddl`). When a flush happens and how its files are committed with the inputs'
+//! `iota lake ddl`), `reader` (the files of a time range, for `iota replay`). When a flush happens and how its files are committed with the inputs'
 //! progress is the caller's part (`iota`'s committer).
 
 pub mod backend;
 mod ddl;
 mod layout;
+pub mod reader;
 mod staging;
 mod tables;
 

@@ -13,19 +13,22 @@
 //!
 //! Layout: `walk` (the streaming parse), `log_types/` (one module per log type: what it
 //! recognises and extracts), `indicators` (collection and AWS value tests), `fields` (the
-//! `p_` values and writing them), `dedup` (the eventID window).
+//! `p_` values and writing them), `dedup` (the eventID window), `renormalize` (events read
+//! back from a data lake, whose `p_` fields are computed again).
 
 mod capture;
 mod dedup;
 mod fields;
 mod indicators;
 mod log_types;
+mod renormalize;
 mod walk;
 
 use chrono::{DateTime, Utc};
 
 pub use capture::{CapturePlan, Captured};
 pub use dedup::DedupWindow;
+pub use renormalize::without_standard_fields;
 
 /// Where events come from; becomes `p_source_id` and `p_source_label`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytesize::ByteSize;
 use chrono::{DateTime, Utc};
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 use iota_rules::Severity;
 
 use crate::logging::LogFormat;
@@ -17,9 +17,9 @@ use crate::logging::LogFormat;
     about = "Self-hosted detection engine for AWS CloudTrail",
     long_about = "Self-hosted detection engine for AWS CloudTrail.\n\n\
         iota reads CloudTrail logs (local files with `scan`; as they land with `watch`, \
-        `s3-poll` and `sqs`), runs Python detection rules over every event in isolated \
-        worker processes, and sends deduplicated alerts to stdout, files, Slack, PagerDuty, \
-        webhooks, SNS, Splunk or Datadog.\n\n\
+        `s3-poll` and `sqs`; a past time range with `replay`), runs Python detection rules \
+        over every event in isolated worker processes, and sends deduplicated alerts to \
+        stdout, files, Slack, PagerDuty, webhooks, SNS, Splunk or Datadog.\n\n\
         Every option has an environment twin (IOTA_<OPTION>); command-line flags win."
 )]
 pub struct Cli {
@@ -126,6 +126,32 @@ pub enum Command {
         stay exact (docs/SCALING.md)."
     )]
     Sqs(Box<SqsArgs>),
+
+    /// Run rules over past logs for a time range (backtesting): alerts as JSON lines on stdout,
+    /// a per-rule summary on stderr; live alert state is never touched.
+    #[command(
+        long_about = "Run rules over past logs for a time range: the backtest of a new \
+        or changed rule before it is enabled.\n\n\
+        The logs come from one of: local files or directories (PATH..., read as `iota scan` \
+        reads them); a CloudTrail bucket (--bucket, with --prefix, --accounts and --regions as \
+        for `iota s3-poll`), of which only the day folders of the range are listed; or a data \
+        lake written by iota (--lake file:///DIR or s3://BUCKET/PREFIX), of which only the \
+        hour partitions of the range and the tables of the rules' log types are read. Events \
+        whose time is outside [--from, --to) are not evaluated; the summary counts them.\n\n\
+        A replay never touches live state: alert windows, thresholds and the rules' state (the \
+        caching helpers) live in a scratch SQLite store, created empty for the run and deleted \
+        when it ends, so that dedup and thresholds behave as in a daemon. It takes no --state. \
+        Alerts go to stdout only, unless --output names other outputs; IOTA_OUTPUT and config \
+        files are not read, so a replay never notifies a live channel unasked.\n\n\
+        Alerts are printed as JSON lines on stdout when the replay ends (with their final event \
+        counts); rule errors are JSON lines with \"type\":\"rule_error\" on stderr; the summary \
+        ends the run: the input counts, then every enabled rule, those that never matched \
+        included, with its matches, alerts (after dedup and threshold), signals and rule \
+        errors (one JSON object with --log-format json).\n\n\
+        Exit status: 0 when every input was read, 1 when an input could not be read (fully), \
+        2 for usage or configuration errors."
+    )]
+    Replay(Box<ReplayArgs>),
 
     /// Rule tooling: run rule tests, list rules, validate a rule pack.
     #[command(subcommand)]
@@ -269,7 +295,7 @@ pub struct RulesValidateArgs {
 }
 
 /// Which rules to load.
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args, Default, Clone)]
 pub struct RuleArgs {
     /// Rule file or directory (repeatable; searched recursively). Default: the bundled pack.
     #[arg(
@@ -307,7 +333,7 @@ pub struct RuleImports {
 }
 
 /// The interpreter that runs (or imports) the rules.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct PythonArgs {
     /// Python 3 interpreter that runs the rules.
     #[arg(
@@ -320,7 +346,7 @@ pub struct PythonArgs {
 }
 
 /// The pool of Python rule workers.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, Clone)]
 pub struct WorkerArgs {
     #[command(flatten)]
     pub python: PythonArgs,
@@ -493,6 +519,117 @@ pub struct ScanArgs {
     /// Decode and normalize only; run no rules (for measuring the decode floor).
     #[arg(long, hide = true)]
     pub no_rules: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("logs").required(true).args(["paths", "lake", "bucket"])))]
+pub struct ReplayArgs {
+    /// Local files or directories (searched recursively) to replay, read as `iota scan`
+    /// reads them.
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// A data lake written by iota: file:///DIR or s3://BUCKET/PREFIX. Only the hour
+    /// partitions of the range and the tables of the rules' log types are read.
+    #[arg(long, value_name = "URI", conflicts_with_all = ["paths", "bucket"])]
+    pub lake: Option<String>,
+
+    /// A CloudTrail bucket: only the day folders of the range are listed in each trail
+    /// prefix.
+    #[arg(long, value_name = "BUCKET", conflicts_with = "paths")]
+    pub bucket: Option<String>,
+
+    /// With --bucket: where to look for trail prefixes, as for `iota s3-poll`
+    /// [default: AWSLogs/].
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+
+    /// With --bucket: only these accounts (comma-separated 12-digit ids) [default: all].
+    #[arg(long, value_name = "IDS", value_delimiter = ',')]
+    pub accounts: Vec<String>,
+
+    /// With --bucket: only these regions (comma-separated) [default: all].
+    #[arg(long, value_name = "REGIONS", value_delimiter = ',')]
+    pub regions: Vec<String>,
+
+    /// Start of the range (inclusive): an RFC 3339 time (2024-05-01T00:00:00Z), a date
+    /// (2024-05-01, midnight UTC) or a duration back from now (7d).
+    #[arg(long, value_name = "WHEN", value_parser = parse_time)]
+    pub from: DateTime<Utc>,
+
+    /// End of the range (exclusive), written as --from [default: now].
+    #[arg(long, value_name = "WHEN", value_parser = parse_time)]
+    pub to: Option<DateTime<Utc>>,
+
+    /// With --bucket: how long after an event its log file may have been written; files
+    /// written up to this long after --to are read too [default: 1h].
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub late_window: Option<Duration>,
+
+    /// With --bucket or an s3:// lake: objects downloaded at a time.
+    #[arg(long, value_name = "N", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub download_concurrency: u16,
+
+    #[command(flatten)]
+    pub aws: AwsArgs,
+
+    #[command(flatten)]
+    pub rules: RuleArgs,
+
+    #[command(flatten)]
+    pub workers: WorkerArgs,
+
+    /// Largest accepted event; a larger one is reported as malformed and skipped.
+    #[arg(long, value_name = "BYTES", env = "IOTA_MAX_EVENT_BYTES", default_value_t = 1 << 20)]
+    pub max_event_bytes: usize,
+
+    /// Number of recent eventIDs remembered to drop duplicate events (~26 bytes each).
+    #[arg(
+        long,
+        value_name = "N",
+        env = "IOTA_DEDUP_WINDOW",
+        default_value_t = 1_000_000
+    )]
+    pub dedup_window: usize,
+
+    /// Where alerts go besides stdout (repeatable), as for `iota scan`: file=PATH,
+    /// slack=URL, ... Only what is named here: IOTA_OUTPUT and config files are not read.
+    /// Default: stdout.
+    #[arg(long = "output", value_name = "KIND[=TARGET]")]
+    pub outputs: Vec<String>,
+
+    /// Send every event to every rule of its log type instead of only to the rules whose
+    /// prefilter it passes.
+    #[arg(long)]
+    pub no_prefilter: bool,
+
+    /// Never show the progress bar (it is shown only when stderr is a terminal).
+    #[arg(long)]
+    pub no_progress: bool,
+
+    /// Not accepted: a replay keeps its state in a scratch store and never touches a live one.
+    #[arg(long, value_name = "FILE|URL", hide = true)]
+    pub state: Option<String>,
+}
+
+impl ReplayArgs {
+    /// The engine settings of the replay: its rules, workers and limits, and only the
+    /// outputs named on its command line.
+    pub fn engine(&self) -> EngineArgs {
+        EngineArgs {
+            rules: self.rules.clone(),
+            workers: self.workers.clone(),
+            max_event_bytes: self.max_event_bytes,
+            dedup_window: self.dedup_window,
+            outputs: self.outputs.clone(),
+            config: None,
+            errors_out: None,
+            no_prefilter: self.no_prefilter,
+            // A replay reads a lake (--lake) but never writes one.
+            lake: LakeArgs::default(),
+        }
+    }
 }
 
 /// What every daemon (`watch`, `s3-poll`, `sqs`) has besides its source.
@@ -1002,5 +1139,42 @@ fn positive_duration(value: &str) -> Result<Duration, String> {
         }
         Ok(duration) => Ok(duration),
         Err(err) => Err(err.to_string()),
+    }
+}
+
+/// `iota replay --from/--to`: an RFC 3339 time, a date (midnight UTC), or a duration back from
+/// now.
+fn parse_time(value: &str) -> Result<DateTime<Utc>, String> {
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        return Ok(date.and_time(chrono::NaiveTime::MIN).and_utc());
+    }
+    parse_since(value).map_err(|_| {
+        "expected an RFC 3339 time (2024-05-01T00:00:00Z), a date (2024-05-01, midnight UTC) \
+         or a duration back from now (24h, 7d)"
+            .to_string()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_times_are_rfc3339_dates_or_durations_back() {
+        assert_eq!(
+            parse_time("2024-03-04").unwrap().to_rfc3339(),
+            "2024-03-04T00:00:00+00:00"
+        );
+        assert_eq!(
+            parse_time("2024-03-04T10:00:00+02:00")
+                .unwrap()
+                .to_rfc3339(),
+            "2024-03-04T08:00:00+00:00"
+        );
+        let week_ago = parse_time("7d").unwrap();
+        let expected = Utc::now() - chrono::TimeDelta::days(7);
+        assert!((week_ago - expected).num_seconds().abs() < 60, "{week_ago}");
+        assert!(parse_time("2024-13-01").is_err());
+        assert!(parse_time("last tuesday").is_err());
     }
 }

@@ -49,6 +49,7 @@ fn main() -> ExitCode {
         Command::S3Poll(args) => commands::s3_poll::run(*args),
         Command::Sqs(args) => commands::sqs::run(*args),
         Command::Watch(args) => commands::watch::run(*args),
+        Command::Replay(args) => commands::replay::run(*args, json_reports),
         Command::Rules(RulesCommand::Test(args)) => commands::rules::test::run(args),
         Command::Rules(RulesCommand::List(args)) => commands::rules::list::run(args),
         Command::Rules(RulesCommand::Validate(args)) => commands::rules::validate::run(args),

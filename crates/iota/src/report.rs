@@ -1,6 +1,7 @@
 //! Reports on stderr: rule_error records (also appended to `--errors-out`) and the end-of-run
 //! summary, as text on a terminal or one JSON object otherwise.
 
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::Path;
@@ -20,6 +21,8 @@ pub struct ErrorReport {
     file: Option<Mutex<File>>,
     to_stderr: bool,
     count: AtomicU64,
+    /// Rule errors per rule id (load, import and evaluation errors alike).
+    by_rule: Mutex<HashMap<String, u64>>,
 }
 
 impl ErrorReport {
@@ -38,6 +41,7 @@ impl ErrorReport {
             file,
             to_stderr: true,
             count: AtomicU64::new(0),
+            by_rule: Mutex::default(),
         })
     }
 
@@ -47,11 +51,20 @@ impl ErrorReport {
             file: None,
             to_stderr: false,
             count: AtomicU64::new(0),
+            by_rule: Mutex::default(),
         }
     }
 
     pub fn rule_error(&self, record: &RuleErrorRecord) {
         self.count.fetch_add(1, Ordering::Relaxed);
+        if let Some(rule) = &record.rule_id {
+            *self
+                .by_rule
+                .lock()
+                .unwrap()
+                .entry(rule.clone())
+                .or_default() += 1;
+        }
         let mut line = serde_json::to_vec(record).expect("rule error serialises");
         line.push(b'\n');
         if self.to_stderr {
@@ -67,6 +80,16 @@ impl ErrorReport {
 
     pub fn count(&self) -> u64 {
         self.count.load(Ordering::Relaxed)
+    }
+
+    /// Rule errors reported for `rule_id`.
+    pub fn count_of(&self, rule_id: &str) -> u64 {
+        self.by_rule
+            .lock()
+            .unwrap()
+            .get(rule_id)
+            .copied()
+            .unwrap_or(0)
     }
 }
 

@@ -130,6 +130,8 @@ pub fn pipeline_config(
         source_id: source_id.into(),
         prefilter: !args.no_prefilter,
         lake: lake.map(|lake| std::sync::Arc::clone(lake.intake())),
+        time_range: None,
+        normalized_inputs: false,
     }
 }
 

@@ -1,5 +1,5 @@
 //! Reading S3 objects through the pipeline, for every mode that reads S3 (`iota s3-poll`,
-//! `iota sqs`): the objects are downloaded in order, a bounded number at a time, on the S3
+//! `iota sqs`, `iota replay`): the objects are downloaded in order, a bounded number at a time, on the S3
 //! client's runtime, and handed to the pipeline's input thread as they arrive; each object's
 //! results are committed with its processed-object record by a [`StoreCollector`].
 
@@ -18,7 +18,7 @@ use iota_state::StateStore;
 
 use crate::committer::{StoreCollector, TrackedObject};
 use crate::daemon::Daemon;
-use crate::pipeline::{self, Counters, PipelineConfig};
+use crate::pipeline::{self, Collector, Counters, PipelineConfig};
 use crate::report::ErrorReport;
 use iota_lake::Lake;
 
@@ -93,26 +93,28 @@ impl<'a> S3Reader<'a> {
         workers: &mut [Worker],
         counters: &Counters,
     ) -> (bool, StoreCollector<'_>) {
-        let tracked = objects
-            .iter()
-            .map(|o| {
-                Some(TrackedObject {
-                    source: source_name(o.bucket.name()),
-                    key: o.key.clone(),
-                    etag: o.etag.clone(),
-                    size: o.size,
-                    bucket: Some(o.bucket.name().to_owned()),
-                })
-            })
-            .collect();
         let mut collector = StoreCollector::new(
             self.store,
             Some(self.evaluator.rules()),
             self.outputs,
             self.errors,
-            tracked,
+            tracked_objects(objects),
         )
         .with_lake(self.lake);
+        let complete = self.read_into(objects, config, workers, counters, &mut collector);
+        (complete, collector)
+    }
+
+    /// Downloads `objects` and runs them through the pipeline into `collector`; false when a
+    /// shutdown stopped it before the last one.
+    pub fn read_into(
+        &self,
+        objects: &[S3Object],
+        config: &PipelineConfig,
+        workers: &mut [Worker],
+        counters: &Counters,
+        collector: &mut dyn Collector,
+    ) -> bool {
         let (tx, mut rx) = tokio::sync::mpsc::channel(self.concurrency);
         let wanted: Vec<(Arc<TrailBucket>, String)> = objects
             .iter()
@@ -155,9 +157,25 @@ impl<'a> S3Reader<'a> {
             Some(self.evaluator),
             workers,
             counters,
-            &mut collector,
+            collector,
         );
         downloads.abort();
-        (fed == objects.len(), collector)
+        fed == objects.len()
     }
+}
+
+/// The store's names of `objects`, by position (for [`StoreCollector::new`]).
+pub fn tracked_objects(objects: &[S3Object]) -> Vec<Option<TrackedObject>> {
+    objects
+        .iter()
+        .map(|o| {
+            Some(TrackedObject {
+                source: source_name(o.bucket.name()),
+                key: o.key.clone(),
+                etag: o.etag.clone(),
+                size: o.size,
+                bucket: Some(o.bucket.name().to_owned()),
+            })
+        })
+        .collect()
 }

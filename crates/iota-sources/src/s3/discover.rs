@@ -127,7 +127,7 @@ async fn walk(
 }
 
 /// The common prefixes one level below `prefix`, every page of them.
-async fn list_children(bucket: &TrailBucket, prefix: &str) -> Result<Vec<String>, S3Error> {
+pub async fn list_children(bucket: &TrailBucket, prefix: &str) -> Result<Vec<String>, S3Error> {
     let mut children = Vec::new();
     let mut token = None;
     loop {

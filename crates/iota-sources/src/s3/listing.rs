@@ -2,10 +2,11 @@
 //! `<prefix>YYYY/MM/DD/<account>_CloudTrail_<region>_YYYYMMDDTHHMMZ_<unique>.json.gz`, so key
 //! order is time order (to the minute), and the key for a moment can be written down. A poll
 //! lists with `StartAfter` = the key of (newest key seen - late-arrival window): it pays for
-//! the new objects and the window, never for the objects before it.
+//! the new objects and the window, never for the objects before it. A read of a past range
+//! lists the day folders of the range only ([`list_written_between`]).
 
 use aws_sdk_s3::primitives::DateTime as S3DateTime;
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Timelike, Utc};
 
 use super::discover::TrailPrefix;
 use super::{S3Error, TrailBucket};
@@ -78,14 +79,59 @@ pub fn key_time(trail: &TrailPrefix, key: &str) -> Option<DateTime<Utc>> {
     let mut parts = rest.splitn(4, '/');
     let (year, month, day) = (parts.next()?, parts.next()?, parts.next()?);
     let date = NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?)?;
-    let file = parts.next().unwrap_or_default();
-    let stamp = file
-        .split('_')
-        .find(|part| part.len() == 14 && part.as_bytes()[8] == b'T' && part.ends_with('Z'));
-    if let Some(time) = stamp.and_then(|s| NaiveDateTime::parse_from_str(s, "%Y%m%dT%H%MZ").ok()) {
-        return Some(time.and_utc());
+    if let Some(time) = file_time(parts.next().unwrap_or_default()) {
+        return Some(time);
     }
     Some(date.and_hms_opt(0, 0, 0)?.and_utc())
+}
+
+/// The `YYYYMMDDTHHMMZ` in a log file's name: the minute CloudTrail wrote it, after every
+/// event it holds.
+fn file_time(file_name: &str) -> Option<DateTime<Utc>> {
+    let stamp = file_name
+        .split('_')
+        .find(|part| part.len() == 14 && part.as_bytes()[8] == b'T' && part.ends_with('Z'))?;
+    NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%MZ")
+        .ok()
+        .map(|time| time.and_utc())
+}
+
+/// The log files of `trail` that may hold events from `from` on and were written before
+/// `until`, for reading a range of the past: only the day folders of those dates are listed.
+/// A file named for a minute before `from`'s holds only earlier events and is left out; so is
+/// one named at or after `until` (a reader of events before some time T passes T plus the
+/// longest delivery delay it allows). Files whose names carry no time are kept.
+pub async fn list_written_between(
+    bucket: &TrailBucket,
+    trail: &TrailPrefix,
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<ListedObject>, S3Error> {
+    let mut objects = Vec::new();
+    if until <= from {
+        return Ok(objects);
+    }
+    let last_day = (until - TimeDelta::nanoseconds(1)).date_naive();
+    let mut day = from.date_naive();
+    while day <= last_day {
+        let folder = format!(
+            "{}{:04}/{:02}/{:02}/",
+            trail.prefix,
+            day.year(),
+            day.month(),
+            day.day()
+        );
+        for object in list_after(bucket, &folder, "").await? {
+            let file_name = object.key.rsplit('/').next().unwrap_or_default();
+            let written = file_time(file_name);
+            if written.is_none_or(|t| t + TimeDelta::minutes(1) > from && t < until) {
+                objects.push(object);
+            }
+        }
+        let Some(next) = day.succ_opt() else { break };
+        day = next;
+    }
+    Ok(objects)
 }
 
 /// A key that sorts just before every object of `trail` written at or after `time` (to the

@@ -2,6 +2,7 @@
 
 pub mod alerts;
 pub mod lake;
+pub mod replay;
 pub mod rules;
 pub mod s3_poll;
 pub mod scan;

@@ -3,7 +3,9 @@
 //! rules could match, and only for events some rule could match writes the `p_` fields and
 //! adds them to a batch for the rule threads. With a data lake, every event gets its `p_`
 //! fields and goes into the input's lake staging as well. The last batch of an input is sent
-//! when the input ends, followed by the input's end for the collector.
+//! when the input ends, followed by the input's end for the collector. With a time range,
+//! events outside it stop right after the parse; events read from a data lake lose the `p_`
+//! fields of their first normalization before it.
 
 use std::collections::HashMap;
 use std::io::{self, Read};
@@ -13,9 +15,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use crossbeam_channel::Sender;
 
-use iota_decode::{decode, Record};
+use iota_decode::{decode, Malformed, Record};
 use iota_lake::InputStaging;
-use iota_normalize::{CapturePlan, DedupWindow, Normalizer, SourceInfo};
+use iota_normalize::{without_standard_fields, CapturePlan, DedupWindow, Normalizer, SourceInfo};
 use iota_rules::{BatchEvent, Candidates, Prefilter};
 use iota_sources::Input;
 
@@ -129,6 +131,12 @@ impl<'a> DecodeStage<'a> {
         let mut on_record = |record: Record<'_>| match record {
             Record::Event { raw, position } => match normalizer.parse(raw, self.plan) {
                 Ok(parsed) => {
+                    if let Some(range) = &config.time_range {
+                        if !parsed.event_time().is_some_and(|t| range.contains(t)) {
+                            self.counters.out_of_range.fetch_add(1, Ordering::Relaxed);
+                            return;
+                        }
+                    }
                     if let Some(id) = parsed.event_id() {
                         if !self.dedup.first_seen(id) {
                             self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
@@ -195,7 +203,23 @@ impl<'a> DecodeStage<'a> {
             },
             Record::Malformed(bad) => note_malformed(&bad.position, &bad.reason),
         };
-        let decoded = decode(reader, &name, &config.decode, &mut on_record);
+        // A lake's events are normalized again: without the `p_` fields they carry.
+        let mut restoring = |record: Record<'_>| match record {
+            Record::Event { raw, position } if config.normalized_inputs => {
+                match without_standard_fields(raw) {
+                    Ok(restored) => on_record(Record::Event {
+                        raw: &restored,
+                        position,
+                    }),
+                    Err(err) => on_record(Record::Malformed(Malformed {
+                        position,
+                        reason: err.to_string(),
+                    })),
+                }
+            }
+            other => on_record(other),
+        };
+        let decoded = decode(reader, &name, &config.decode, &mut restoring);
         self.counters.files.fetch_add(1, Ordering::Relaxed);
         match decoded {
             Ok(stats) => {

@@ -42,6 +42,25 @@ pub struct PipelineConfig {
     pub prefilter: bool,
     /// With a data lake: where every normalized event goes, besides the rules.
     pub lake: Option<Arc<LakeIntake>>,
+    /// Only events of this time range are evaluated (`iota replay`); the others are counted
+    /// in [`Counters::out_of_range`] and go no further.
+    pub time_range: Option<TimeRange>,
+    /// The inputs hold events normalized before (a data lake's files): their `p_` fields are
+    /// dropped and computed again, so that rules see them as they would have live.
+    pub normalized_inputs: bool,
+}
+
+/// Event times from `from` (inclusive) to `to` (exclusive).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TimeRange {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+impl TimeRange {
+    pub fn contains(&self, time: DateTime<Utc>) -> bool {
+        self.from <= time && time < self.to
+    }
 }
 
 /// What the collector needs to know about an event besides its JSON and id.

@@ -24,6 +24,8 @@ pub struct Counters {
     pub duplicates: AtomicU64,
     /// Events whose eventTime was missing or invalid.
     pub time_fallbacks: AtomicU64,
+    /// Events outside the run's time range (or without a time), not evaluated.
+    pub out_of_range: AtomicU64,
     progress: Option<ProgressBar>,
 }
 

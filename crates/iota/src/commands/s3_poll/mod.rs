@@ -230,7 +230,7 @@ impl Renewal {
 }
 
 /// `AWSLogs` and `AWSLogs/` mean the same; the empty prefix is the whole bucket.
-fn normalized_prefix(prefix: &str) -> String {
+pub(crate) fn normalized_prefix(prefix: &str) -> String {
     let trimmed = prefix.trim_start_matches('/');
     if trimmed.is_empty() || trimmed.ends_with('/') {
         trimmed.to_owned()
@@ -326,7 +326,7 @@ fn targets(
         .collect()
 }
 
-fn connect(
+pub(crate) fn connect(
     runtime: &tokio::runtime::Runtime,
     aws: &AwsOptions,
     bucket: &str,
