@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
 
 use crate::filter;
+use crate::native::{native_spec, NativeKeys};
 use crate::metadata::{DataModel, Mapping, Rule, RuleKind, Severity, YamlSpec, KNOWN_OTHER_KEYS};
 use crate::rule_tests::{parse_tests, plain_rule_tests};
 
@@ -338,15 +339,21 @@ fn panther_rule(
         fail(None, "missing RuleID".into());
         return None;
     };
-    let Some(py) = py else {
-        fail(
-            Some(id),
-            "missing Filename (iota runs Python rules; `Detection:` rules are not supported)"
-                .into(),
-        );
-        return None;
+    let native = py.is_none();
+    let py = match py {
+        Some(py) => py,
+        None if spec.filter.is_some() => yaml.to_path_buf(),
+        None => {
+            fail(
+                Some(id),
+                "missing Filename (the rule's Python file) or, for a native rule, Filter (its \
+                 condition); `Detection:` rules are not supported"
+                    .into(),
+            );
+            return None;
+        }
     };
-    if !py.is_file() {
+    if !native && !py.is_file() {
         fail(
             Some(id),
             format!("Filename {} does not exist", py.display()),
@@ -380,6 +387,55 @@ fn panther_rule(
         }
         None => None,
     };
+    let dedup_period_minutes = spec
+        .dedup_period_minutes
+        .unwrap_or(Rule::DEFAULT_DEDUP_PERIOD_MINUTES);
+    let native_spec = match (native, &filter) {
+        (true, Some(condition)) => {
+            if inline_filters.is_some() {
+                fail(
+                    Some(id),
+                    "InlineFilters: a native rule's condition is its Filter; move them there".into(),
+                );
+                return None;
+            }
+            let keys = NativeKeys {
+                group_by: spec.group_by.as_deref(),
+                alert_title: spec.alert_title.as_deref(),
+                alert_context: spec.alert_context.as_ref(),
+                default_title: spec.display_name.as_deref().unwrap_or(&id),
+                severity,
+                dedup_period_minutes,
+            };
+            match native_spec(condition, keys) {
+                Ok(native) => Some(native),
+                Err(message) => {
+                    fail(Some(id), message);
+                    return None;
+                }
+            }
+        }
+        _ => {
+            for (key, present) in [
+                ("GroupBy", spec.group_by.is_some()),
+                ("AlertTitle", spec.alert_title.is_some()),
+                ("AlertContext", spec.alert_context.is_some()),
+            ] {
+                if present {
+                    problems.push(LoadProblem {
+                        rule_id: Some(id.clone()),
+                        file: yaml.to_path_buf(),
+                        message: format!(
+                            "{key} is ignored: it belongs to native rules (no Filename); a Python \
+                             rule says it in its functions"
+                        ),
+                        level: ProblemLevel::Warning,
+                    });
+                }
+            }
+            None
+        }
+    };
     let mut tests = Vec::new();
     if let Some(list) = &spec.tests {
         let (parsed, broken) = parse_tests(list);
@@ -389,6 +445,19 @@ fn panther_rule(
                 rule_id: Some(id.clone()),
                 file: yaml.to_path_buf(),
                 message,
+                level: ProblemLevel::Error,
+            });
+        }
+    }
+    if native_spec.is_some() {
+        for test in tests.iter().filter(|t| !t.mocks.is_empty()) {
+            problems.push(LoadProblem {
+                rule_id: Some(id.clone()),
+                file: yaml.to_path_buf(),
+                message: format!(
+                    "test {:?} has Mocks, but a native rule has no Python to mock",
+                    test.name
+                ),
                 level: ProblemLevel::Error,
             });
         }
@@ -406,7 +475,11 @@ fn panther_rule(
     Some(Rule {
         index: 0,
         id,
-        kind: RuleKind::Panther,
+        kind: if native_spec.is_some() {
+            RuleKind::Native
+        } else {
+            RuleKind::Panther
+        },
         file: py,
         metadata_file: Some(yaml.to_path_buf()),
         enabled: spec.enabled.unwrap_or(true),
@@ -416,9 +489,7 @@ fn panther_rule(
         description: spec.description,
         runbook: spec.runbook,
         reference: spec.reference,
-        dedup_period_minutes: spec
-            .dedup_period_minutes
-            .unwrap_or(Rule::DEFAULT_DEDUP_PERIOD_MINUTES),
+        dedup_period_minutes,
         threshold: spec.threshold.unwrap_or(1).max(1),
         tags: spec.tags.unwrap_or_default(),
         reports: spec.reports.unwrap_or_default(),
@@ -428,6 +499,7 @@ fn panther_rule(
         tests,
         filter,
         inline_filters,
+        native: native_spec,
     })
 }
 
@@ -507,6 +579,7 @@ fn plain_rule(id: String, file: PathBuf) -> Rule {
         tests: Vec::new(),
         filter: None,
         inline_filters: None,
+        native: None,
     }
 }
 
