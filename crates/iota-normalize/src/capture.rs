@@ -264,7 +264,11 @@ mod tests {
         // Python keeps the last userIdentity, which has no type: the first one's is not it.
         let values = capture(
             r#"{"userIdentity":{"type":"Root"},"eventName":"X","useridentity":{"arn":"a"}}"#,
-            &[&["userIdentity", "type"], &["userIdentity", "arn"], &["eventName"]],
+            &[
+                &["userIdentity", "type"],
+                &["userIdentity", "arn"],
+                &["eventName"],
+            ],
         );
         assert_eq!(
             values,

@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
 
 use crate::filter;
-use crate::native::{native_spec, NativeKeys};
 use crate::metadata::{DataModel, Mapping, Rule, RuleKind, Severity, YamlSpec, KNOWN_OTHER_KEYS};
+use crate::native::{native_spec, NativeKeys};
 use crate::rule_tests::{parse_tests, plain_rule_tests};
 
 /// Where to look for rules and what goes on the workers' import path.
@@ -395,7 +395,8 @@ fn panther_rule(
             if inline_filters.is_some() {
                 fail(
                     Some(id),
-                    "InlineFilters: a native rule's condition is its Filter; move them there".into(),
+                    "InlineFilters: a native rule's condition is its Filter; move them there"
+                        .into(),
                 );
                 return None;
             }

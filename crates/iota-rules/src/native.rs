@@ -88,7 +88,8 @@ impl Template {
                         parts.push(TemplatePart::Text(std::mem::take(&mut literal)));
                     }
                     parts.push(TemplatePart::Field(
-                        key_path(name.trim()).map_err(|e| format!("placeholder {{{name}}}: {e}"))?,
+                        key_path(name.trim())
+                            .map_err(|e| format!("placeholder {{{name}}}: {e}"))?,
                     ));
                 }
                 '}' => return Err(format!("a lone `}}` in {text:?} (write `}}}}`)")),
@@ -131,7 +132,9 @@ impl fmt::Display for Template {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for part in &self.parts {
             match part {
-                TemplatePart::Text(text) => f.write_str(&text.replace('{', "{{").replace('}', "}}"))?,
+                TemplatePart::Text(text) => {
+                    f.write_str(&text.replace('{', "{{").replace('}', "}}"))?
+                }
                 TemplatePart::Field(path) => write!(f, "{{{}}}", path.join("."))?,
             }
         }
@@ -143,7 +146,10 @@ impl fmt::Display for Template {
 /// them after the parse that captures fields, so a condition could not read them.
 pub fn key_path(text: &str) -> Result<KeyPath, String> {
     let path: KeyPath = text.split('.').map(str::to_string).collect();
-    if path.iter().any(|k| k.is_empty() || k.contains(['[', '{', '}'])) {
+    if path
+        .iter()
+        .any(|k| k.is_empty() || k.contains(['[', '{', '}']))
+    {
         return Err(format!(
             "{text:?} is not a key path (dotted object keys such as userIdentity.arn; no array steps)"
         ));
@@ -171,7 +177,10 @@ pub(crate) struct NativeKeys<'a> {
 }
 
 /// Checks a native rule's condition and reads its other keys; the message names the key.
-pub(crate) fn native_spec(condition: &Condition, keys: NativeKeys<'_>) -> Result<NativeSpec, String> {
+pub(crate) fn native_spec(
+    condition: &Condition,
+    keys: NativeKeys<'_>,
+) -> Result<NativeSpec, String> {
     check_condition(condition).map_err(|e| format!("Filter: {e}"))?;
     let group_by = keys
         .group_by
@@ -197,7 +206,9 @@ pub(crate) fn native_spec(condition: &Condition, keys: NativeKeys<'_>) -> Result
     for (i, a) in read.iter().enumerate() {
         if let Some(b) = read[..i].iter().find(|b| {
             a.len() == b.len()
-                && a.iter().zip(b.iter()).all(|(x, y)| x.eq_ignore_ascii_case(y))
+                && a.iter()
+                    .zip(b.iter())
+                    .all(|(x, y)| x.eq_ignore_ascii_case(y))
                 && a != *b
         }) {
             return Err(format!(
@@ -230,10 +241,16 @@ fn check_condition(condition: &Condition) -> Result<(), String> {
             Condition::All { all: parts } | Condition::Any { any: parts } => stack.extend(parts),
             Condition::Not { not } => stack.push(not),
             Condition::Equals { key, equals } if !scalar(equals) => {
-                return Err(format!("{}: compare with a value, not a list or mapping", key.join(".")))
+                return Err(format!(
+                    "{}: compare with a value, not a list or mapping",
+                    key.join(".")
+                ))
             }
             Condition::In { key, values } if !values.iter().all(scalar) => {
-                return Err(format!("{}: a list of values, not of lists or mappings", key.join(".")))
+                return Err(format!(
+                    "{}: a list of values, not of lists or mappings",
+                    key.join(".")
+                ))
             }
             _ => {}
         }
@@ -312,7 +329,13 @@ impl EventTree {
 /// Python's `ImmutableCaseInsensitiveDict.get`: the exact key first (its last value), else the
 /// first key in document order equal ignoring case (Python's `str.lower`).
 fn object_get<'a>(entries: &'a [(String, EventTree)], key: &str) -> Option<&'a EventTree> {
-    let last_of = |name: &str| entries.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v);
+    let last_of = |name: &str| {
+        entries
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v)
+    };
     if let Some(value) = last_of(key) {
         return Some(value);
     }
@@ -428,7 +451,9 @@ pub fn run_test(rule: &Rule, test: &RuleTest, event_json: &[u8]) -> CaseResult {
     );
     let tree = match EventTree::parse(event_json) {
         Ok(tree) => tree,
-        Err(err) => return CaseResult::failed(test, format!("the test event is not valid JSON: {err}")),
+        Err(err) => {
+            return CaseResult::failed(test, format!("the test event is not valid JSON: {err}"))
+        }
     };
     let exact = prefilter.native_exact(0, &tree);
     let normalizer = Normalizer::new(SourceInfo {
@@ -456,7 +481,9 @@ pub fn run_test(rule: &Rule, test: &RuleTest, event_json: &[u8]) -> CaseResult {
         }
     }
     let matched = exact.is_some();
-    let details = exact.as_ref().and_then(|_| prefilter.native_details(0, &tree));
+    let details = exact
+        .as_ref()
+        .and_then(|_| prefilter.native_details(0, &tree));
     CaseResult {
         name: test.name.clone(),
         expected: test.expected,
@@ -507,7 +534,9 @@ mod tests {
         let value: serde_yaml::Value = serde_yaml::from_str(yaml).unwrap();
         let condition = crate::filter::from_filter_key(&value["Filter"])?;
         let strings = |key: &str| -> Option<Vec<String>> {
-            value.get(key).map(|v| serde_yaml::from_value(v.clone()).unwrap())
+            value
+                .get(key)
+                .map(|v| serde_yaml::from_value(v.clone()).unwrap())
         };
         let group_by = strings("GroupBy");
         let context: Option<BTreeMap<String, String>> = value
@@ -528,7 +557,10 @@ mod tests {
     }
 
     /// The verdict from captured fields (`None`: undecided) and from the whole event.
-    fn verdicts(rule: &(Condition, NativeSpec), event: &str) -> (Option<Option<String>>, Option<String>) {
+    fn verdicts(
+        rule: &(Condition, NativeSpec),
+        event: &str,
+    ) -> (Option<Option<String>>, Option<String>) {
         let prefilter = Prefilter::build(
             &[PrefilterRule {
                 index: 0,
@@ -586,7 +618,10 @@ AlertContext: {agent: userAgent, identity: userIdentity}
             verdicts(&rule, &event(r#""Stratus-Red-Team_1f2e""#, "")),
             (Some(Some(dedup.clone())), Some(dedup))
         );
-        assert_eq!(verdicts(&rule, &event(r#""aws-cli/2.15""#, "")), (Some(None), None));
+        assert_eq!(
+            verdicts(&rule, &event(r#""aws-cli/2.15""#, "")),
+            (Some(None), None)
+        );
         // A user agent that is not a string fails `contains` (a prefilter would let it by).
         assert_eq!(verdicts(&rule, &event("7", "")), (Some(None), None));
         assert_eq!(verdicts(&rule, &event("null", "")), (Some(None), None));
@@ -624,10 +659,8 @@ AlertContext: {agent: userAgent, identity: userIdentity}
 
     #[test]
     fn group_by_objects_render_as_json_on_the_whole_event() {
-        let rule = native_rule(
-            "Filter: {eventName: ListBuckets}\nGroupBy: [userIdentity]\n",
-        )
-        .unwrap();
+        let rule =
+            native_rule("Filter: {eventName: ListBuckets}\nGroupBy: [userIdentity]\n").unwrap();
         let (fast, exact) = verdicts(&rule, &event(r#""x""#, ""));
         assert_eq!(fast, None);
         assert_eq!(
@@ -696,9 +729,13 @@ AlertContext: {agent: userAgent, identity: userIdentity}
             "arn:x called Run {literally}"
         );
         assert_eq!(Template::parse(&t.to_string()).unwrap(), t);
-        assert!(Template::parse("{eventName").unwrap_err().contains("unclosed"));
+        assert!(Template::parse("{eventName")
+            .unwrap_err()
+            .contains("unclosed"));
         assert!(Template::parse("a } b").unwrap_err().contains("lone"));
-        assert!(Template::parse("{p_log_type}").unwrap_err().contains("p_ fields"));
+        assert!(Template::parse("{p_log_type}")
+            .unwrap_err()
+            .contains("p_ fields"));
         assert!(Template::parse("{resources[0].arn}").is_err());
     }
 

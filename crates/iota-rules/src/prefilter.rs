@@ -174,7 +174,9 @@ fn equals(actual: &Captured<'_>, expected: &Value, exact: bool) -> Truth {
         (Captured::Bool(b), Value::Number(e)) if exact => {
             Truth::from(e.as_f64() == Some(f64::from(u8::from(*b))))
         }
-        (Captured::Number(n), Value::Bool(e)) if exact => Truth::from(*n == f64::from(u8::from(*e))),
+        (Captured::Number(n), Value::Bool(e)) if exact => {
+            Truth::from(*n == f64::from(u8::from(*e)))
+        }
         (Captured::Bool(_), Value::Number(_)) | (Captured::Number(_), Value::Bool(_)) => {
             Truth::Unknown
         }
@@ -305,10 +307,15 @@ struct NativeRule {
 /// What the captured fields say about one native rule and one event.
 #[derive(Clone, Debug, PartialEq)]
 pub enum NativeVerdict {
-    Match { rule: u32, dedup: String },
+    Match {
+        rule: u32,
+        dedup: String,
+    },
     /// The captures cannot decide (a key spelled twice, ...): [`Prefilter::native_exact`]
     /// decides on the whole event.
-    Undecided { rule: u32 },
+    Undecided {
+        rule: u32,
+    },
 }
 
 /// The compiled prefilter of a rule set, and the native rules, which share its capture plan
@@ -414,9 +421,7 @@ impl Prefilter {
 
     /// The Python rules that could match an event of `log_type` with these captured fields.
     pub fn candidates<'s>(&'s self, log_type: &str, fields: &[Captured<'_>]) -> Candidates<'s> {
-        let list = self
-            .python
-            .lookup(log_type, &fields[self.event_name_slot]);
+        let list = self.python.lookup(log_type, &fields[self.event_name_slot]);
         if list.iter().all(|&r| self.residual[r as usize].is_none()) {
             return Candidates::Shared(list);
         }

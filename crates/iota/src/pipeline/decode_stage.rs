@@ -250,7 +250,9 @@ impl<'a> DecodeStage<'a> {
                                 event: Some(position),
                                 rule: Some(rule as usize),
                                 function: "rule".into(),
-                                error: format!("the event could not be read for this native rule: {err}"),
+                                error: format!(
+                                    "the event could not be read for this native rule: {err}"
+                                ),
                                 traceback: None,
                             });
                             kept = true;
@@ -304,7 +306,11 @@ impl<'a> DecodeStage<'a> {
         let mut earliest: HashMap<(usize, &str, i64), usize> = HashMap::new();
         for (i, m) in results.matches.iter().enumerate() {
             let period = prefilter.native_dedup_period_secs(m.rule as u32);
-            let start = batch.meta[m.event].event_time.timestamp().div_euclid(period) * period;
+            let start = batch.meta[m.event]
+                .event_time
+                .timestamp()
+                .div_euclid(period)
+                * period;
             let order = |i: usize| {
                 let event = &batch.events[results.matches[i].event];
                 (event.time_ns, event.event_id.as_deref())

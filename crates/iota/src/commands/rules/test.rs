@@ -10,9 +10,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use iota_normalize::{Normalizer, SourceInfo};
-use iota_rules::{
-    CaseResult, MemoryRuleState, ProblemLevel, Rule, RuleKind, RuleTest, Severity,
-};
+use iota_rules::{CaseResult, MemoryRuleState, ProblemLevel, Rule, RuleKind, RuleTest, Severity};
 
 use super::select;
 use crate::cli::RulesTestArgs;
