@@ -596,3 +596,84 @@ fn defines_rule_function(path: &Path) -> bool {
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(files: &[(&str, &str)]) -> RuleSet {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            fs::write(dir.path().join(name), text).unwrap();
+        }
+        discover(&RuleSources {
+            rule_paths: vec![dir.path().to_path_buf()],
+            ..Default::default()
+        })
+    }
+
+    fn problem<'a>(set: &'a RuleSet, rule_id: &str) -> &'a LoadProblem {
+        set.problems
+            .iter()
+            .find(|p| p.rule_id.as_deref() == Some(rule_id))
+            .unwrap_or_else(|| panic!("no problem for {rule_id}: {:?}", set.problems))
+    }
+
+    const HEAD: &str = "AnalysisType: rule\nSeverity: Low\nLogTypes: [AWS.CloudTrail]\n";
+
+    #[test]
+    fn a_rule_with_filter_and_no_filename_is_native_and_checked_at_load() {
+        let set = load(&[
+            (
+                "native.yml",
+                &format!("{HEAD}RuleID: N.Ok\nFilter: {{eventName: X}}\nGroupBy: [userIdentity.arn]\nAlertTitle: '{{eventName}} by {{userIdentity.arn}}'\n"),
+            ),
+            (
+                "inline.yml",
+                &format!("{HEAD}RuleID: N.Inline\nFilter: {{eventName: X}}\nInlineFilters: {{All: []}}\n"),
+            ),
+            (
+                "mocked.yml",
+                &format!("{HEAD}RuleID: N.Mocked\nFilter: {{eventName: X}}\nTests:\n- Name: m\n  ExpectedResult: true\n  Log: {{eventName: X}}\n  Mocks: [{{objectName: f, returnValue: 1}}]\n"),
+            ),
+            ("neither.yml", &format!("{HEAD}RuleID: N.Neither\n")),
+            (
+                "python.yml",
+                &format!("{HEAD}RuleID: P.GroupBy\nFilename: python.py\nGroupBy: [eventName]\n"),
+            ),
+            ("python.py", "def rule(event):\n    return True\n"),
+        ]);
+        let native = set.rules.iter().find(|r| r.id == "N.Ok").unwrap();
+        assert_eq!(native.kind, RuleKind::Native);
+        let spec = native.native.as_ref().unwrap();
+        assert_eq!(spec.group_by, vec![vec!["userIdentity", "arn"]]);
+        assert_eq!(spec.title.to_string(), "{eventName} by {userIdentity.arn}");
+        assert!(native.filter.is_some());
+
+        let inline = problem(&set, "N.Inline");
+        assert_eq!(inline.level, ProblemLevel::Fatal);
+        assert!(
+            inline.message.starts_with("InlineFilters"),
+            "{}",
+            inline.message
+        );
+        let mocked = problem(&set, "N.Mocked");
+        assert_eq!(mocked.level, ProblemLevel::Error);
+        assert!(
+            mocked.message.contains("no Python to mock"),
+            "{}",
+            mocked.message
+        );
+        assert!(problem(&set, "N.Neither").message.contains("Filter"));
+        let python = problem(&set, "P.GroupBy");
+        assert_eq!(python.level, ProblemLevel::Warning);
+        assert!(
+            python.message.starts_with("GroupBy is ignored"),
+            "{}",
+            python.message
+        );
+        let python = set.rules.iter().find(|r| r.id == "P.GroupBy").unwrap();
+        assert_eq!(python.kind, RuleKind::Panther);
+        assert!(python.native.is_none());
+    }
+}
