@@ -84,6 +84,9 @@ pub enum Captured<'a> {
 pub(crate) struct Captures<'p, 'de> {
     plan: &'p CapturePlan,
     values: Vec<Captured<'de>>,
+    /// Per plan node: its key was met already. A path's object met twice (a key written
+    /// twice, or spelled two ways) makes what is below it ambiguous.
+    entered: Vec<bool>,
 }
 
 impl<'p, 'de> Captures<'p, 'de> {
@@ -91,6 +94,7 @@ impl<'p, 'de> Captures<'p, 'de> {
         Captures {
             plan,
             values: vec![Captured::Missing; plan.paths],
+            entered: vec![false; plan.nodes.len()],
         }
     }
 
@@ -135,14 +139,23 @@ impl<'de> Sink<'de> for Captures<'_, 'de> {
 
     fn child(&mut self, parent: Option<u32>, key: &str) -> Option<u32> {
         // The empty plan (`CapturePlan::default()`) has no nodes at all.
-        let node = self
-            .plan
-            .nodes
-            .get(parent? as usize)?
-            .children
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|&(_, child)| child)?;
+        let children = &self.plan.nodes.get(parent? as usize)?.children;
+        let node = match children.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            Some(&(_, child)) => child,
+            // Python's str.lower, which rules' key lookups use, maps a few non-ASCII letters
+            // onto ASCII ones (the Kelvin sign onto k).
+            None if !key.is_ascii() => {
+                let lower = key.to_lowercase();
+                children.iter().find(|(k, _)| *k == lower)?.1
+            }
+            None => return None,
+        };
+        if !self.plan.nodes[node as usize].children.is_empty() {
+            if self.entered[node as usize] {
+                self.mark_below_ambiguous(node);
+            }
+            self.entered[node as usize] = true;
+        }
         if let Some(slot) = self.plan.nodes[node as usize].slot {
             let current = &mut self.values[slot];
             *current = if *current == Captured::Missing {
@@ -244,6 +257,33 @@ mod tests {
             &[&["eventName"], &["eventSource"]],
         );
         assert_eq!(values, vec![Captured::Str("A".into()), Captured::Ambiguous]);
+    }
+
+    #[test]
+    fn an_object_written_twice_makes_its_paths_ambiguous() {
+        // Python keeps the last userIdentity, which has no type: the first one's is not it.
+        let values = capture(
+            r#"{"userIdentity":{"type":"Root"},"eventName":"X","useridentity":{"arn":"a"}}"#,
+            &[
+                &["userIdentity", "type"],
+                &["userIdentity", "arn"],
+                &["eventName"],
+            ],
+        );
+        assert_eq!(
+            values,
+            vec![
+                Captured::Ambiguous,
+                Captured::Ambiguous,
+                Captured::Str("X".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn keys_that_python_lowercases_onto_the_path_are_found() {
+        let values = capture("{\"eventName\":\"X\",\"\u{212A}ey\":\"v\"}", &[&["key"]]);
+        assert_eq!(values, vec![Captured::Str("v".into())]);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use walkdir::WalkDir;
 
 use crate::filter;
 use crate::metadata::{DataModel, Mapping, Rule, RuleKind, Severity, YamlSpec, KNOWN_OTHER_KEYS};
+use crate::native::{native_spec, NativeKeys};
 use crate::rule_tests::{parse_tests, plain_rule_tests};
 
 /// Where to look for rules and what goes on the workers' import path.
@@ -338,15 +339,21 @@ fn panther_rule(
         fail(None, "missing RuleID".into());
         return None;
     };
-    let Some(py) = py else {
-        fail(
-            Some(id),
-            "missing Filename (iota runs Python rules; `Detection:` rules are not supported)"
-                .into(),
-        );
-        return None;
+    let native = py.is_none();
+    let py = match py {
+        Some(py) => py,
+        None if spec.filter.is_some() => yaml.to_path_buf(),
+        None => {
+            fail(
+                Some(id),
+                "missing Filename (the rule's Python file) or, for a native rule, Filter (its \
+                 condition); `Detection:` rules are not supported"
+                    .into(),
+            );
+            return None;
+        }
     };
-    if !py.is_file() {
+    if !native && !py.is_file() {
         fail(
             Some(id),
             format!("Filename {} does not exist", py.display()),
@@ -380,6 +387,56 @@ fn panther_rule(
         }
         None => None,
     };
+    let dedup_period_minutes = spec
+        .dedup_period_minutes
+        .unwrap_or(Rule::DEFAULT_DEDUP_PERIOD_MINUTES);
+    let native_spec = match (native, &filter) {
+        (true, Some(condition)) => {
+            if inline_filters.is_some() {
+                fail(
+                    Some(id),
+                    "InlineFilters: a native rule's condition is its Filter; move them there"
+                        .into(),
+                );
+                return None;
+            }
+            let keys = NativeKeys {
+                group_by: spec.group_by.as_deref(),
+                alert_title: spec.alert_title.as_deref(),
+                alert_context: spec.alert_context.as_ref(),
+                default_title: spec.display_name.as_deref().unwrap_or(&id),
+                severity,
+                dedup_period_minutes,
+            };
+            match native_spec(condition, keys) {
+                Ok(native) => Some(native),
+                Err(message) => {
+                    fail(Some(id), message);
+                    return None;
+                }
+            }
+        }
+        _ => {
+            for (key, present) in [
+                ("GroupBy", spec.group_by.is_some()),
+                ("AlertTitle", spec.alert_title.is_some()),
+                ("AlertContext", spec.alert_context.is_some()),
+            ] {
+                if present {
+                    problems.push(LoadProblem {
+                        rule_id: Some(id.clone()),
+                        file: yaml.to_path_buf(),
+                        message: format!(
+                            "{key} is ignored: it belongs to native rules (no Filename); a Python \
+                             rule says it in its functions"
+                        ),
+                        level: ProblemLevel::Warning,
+                    });
+                }
+            }
+            None
+        }
+    };
     let mut tests = Vec::new();
     if let Some(list) = &spec.tests {
         let (parsed, broken) = parse_tests(list);
@@ -389,6 +446,19 @@ fn panther_rule(
                 rule_id: Some(id.clone()),
                 file: yaml.to_path_buf(),
                 message,
+                level: ProblemLevel::Error,
+            });
+        }
+    }
+    if native_spec.is_some() {
+        for test in tests.iter().filter(|t| !t.mocks.is_empty()) {
+            problems.push(LoadProblem {
+                rule_id: Some(id.clone()),
+                file: yaml.to_path_buf(),
+                message: format!(
+                    "test {:?} has Mocks, but a native rule has no Python to mock",
+                    test.name
+                ),
                 level: ProblemLevel::Error,
             });
         }
@@ -406,7 +476,11 @@ fn panther_rule(
     Some(Rule {
         index: 0,
         id,
-        kind: RuleKind::Panther,
+        kind: if native_spec.is_some() {
+            RuleKind::Native
+        } else {
+            RuleKind::Panther
+        },
         file: py,
         metadata_file: Some(yaml.to_path_buf()),
         enabled: spec.enabled.unwrap_or(true),
@@ -416,9 +490,7 @@ fn panther_rule(
         description: spec.description,
         runbook: spec.runbook,
         reference: spec.reference,
-        dedup_period_minutes: spec
-            .dedup_period_minutes
-            .unwrap_or(Rule::DEFAULT_DEDUP_PERIOD_MINUTES),
+        dedup_period_minutes,
         threshold: spec.threshold.unwrap_or(1).max(1),
         tags: spec.tags.unwrap_or_default(),
         reports: spec.reports.unwrap_or_default(),
@@ -428,6 +500,7 @@ fn panther_rule(
         tests,
         filter,
         inline_filters,
+        native: native_spec,
     })
 }
 
@@ -507,6 +580,7 @@ fn plain_rule(id: String, file: PathBuf) -> Rule {
         tests: Vec::new(),
         filter: None,
         inline_filters: None,
+        native: None,
     }
 }
 
@@ -521,4 +595,85 @@ fn defines_rule_function(path: &Path) -> bool {
 
 fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(files: &[(&str, &str)]) -> RuleSet {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            fs::write(dir.path().join(name), text).unwrap();
+        }
+        discover(&RuleSources {
+            rule_paths: vec![dir.path().to_path_buf()],
+            ..Default::default()
+        })
+    }
+
+    fn problem<'a>(set: &'a RuleSet, rule_id: &str) -> &'a LoadProblem {
+        set.problems
+            .iter()
+            .find(|p| p.rule_id.as_deref() == Some(rule_id))
+            .unwrap_or_else(|| panic!("no problem for {rule_id}: {:?}", set.problems))
+    }
+
+    const HEAD: &str = "AnalysisType: rule\nSeverity: Low\nLogTypes: [AWS.CloudTrail]\n";
+
+    #[test]
+    fn a_rule_with_filter_and_no_filename_is_native_and_checked_at_load() {
+        let set = load(&[
+            (
+                "native.yml",
+                &format!("{HEAD}RuleID: N.Ok\nFilter: {{eventName: X}}\nGroupBy: [userIdentity.arn]\nAlertTitle: '{{eventName}} by {{userIdentity.arn}}'\n"),
+            ),
+            (
+                "inline.yml",
+                &format!("{HEAD}RuleID: N.Inline\nFilter: {{eventName: X}}\nInlineFilters: {{All: []}}\n"),
+            ),
+            (
+                "mocked.yml",
+                &format!("{HEAD}RuleID: N.Mocked\nFilter: {{eventName: X}}\nTests:\n- Name: m\n  ExpectedResult: true\n  Log: {{eventName: X}}\n  Mocks: [{{objectName: f, returnValue: 1}}]\n"),
+            ),
+            ("neither.yml", &format!("{HEAD}RuleID: N.Neither\n")),
+            (
+                "python.yml",
+                &format!("{HEAD}RuleID: P.GroupBy\nFilename: python.py\nGroupBy: [eventName]\n"),
+            ),
+            ("python.py", "def rule(event):\n    return True\n"),
+        ]);
+        let native = set.rules.iter().find(|r| r.id == "N.Ok").unwrap();
+        assert_eq!(native.kind, RuleKind::Native);
+        let spec = native.native.as_ref().unwrap();
+        assert_eq!(spec.group_by, vec![vec!["userIdentity", "arn"]]);
+        assert_eq!(spec.title.to_string(), "{eventName} by {userIdentity.arn}");
+        assert!(native.filter.is_some());
+
+        let inline = problem(&set, "N.Inline");
+        assert_eq!(inline.level, ProblemLevel::Fatal);
+        assert!(
+            inline.message.starts_with("InlineFilters"),
+            "{}",
+            inline.message
+        );
+        let mocked = problem(&set, "N.Mocked");
+        assert_eq!(mocked.level, ProblemLevel::Error);
+        assert!(
+            mocked.message.contains("no Python to mock"),
+            "{}",
+            mocked.message
+        );
+        assert!(problem(&set, "N.Neither").message.contains("Filter"));
+        let python = problem(&set, "P.GroupBy");
+        assert_eq!(python.level, ProblemLevel::Warning);
+        assert!(
+            python.message.starts_with("GroupBy is ignored"),
+            "{}",
+            python.message
+        );
+        let python = set.rules.iter().find(|r| r.id == "P.GroupBy").unwrap();
+        assert_eq!(python.kind, RuleKind::Panther);
+        assert!(python.native.is_none());
+    }
 }

@@ -9,6 +9,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::filter::Condition;
+use crate::native::NativeSpec;
 use crate::rule_tests::RuleTest;
 
 /// Alert severity, ordered from least to most severe.
@@ -57,7 +58,7 @@ impl FromStr for Severity {
     }
 }
 
-/// The two rule forms of SPEC 3.1. They differ in their defaults for title and dedup.
+/// The rule forms of SPEC 3.1. They differ in their defaults for title and dedup.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RuleKind {
@@ -65,6 +66,8 @@ pub enum RuleKind {
     Plain,
     /// A Panther-format `.yml` with its `.py` (`Filename:`).
     Panther,
+    /// A `.yml` without Python: its `Filter:` is the rule, evaluated in Rust.
+    Native,
 }
 
 /// One loaded rule. `index` is its position in the [`crate::RuleSet`] and the id used on the
@@ -74,7 +77,7 @@ pub struct Rule {
     pub index: usize,
     pub id: String,
     pub kind: RuleKind,
-    /// The Python file holding `rule(event)`.
+    /// The Python file holding `rule(event)`; the YAML file of a native rule.
     pub file: PathBuf,
     /// The YAML metadata file, for Panther-form rules.
     #[serde(skip)]
@@ -102,6 +105,9 @@ pub struct Rule {
     pub filter: Option<Condition>,
     /// Panther `InlineFilters` as written; the worker applies them before `rule()`.
     pub inline_filters: Option<serde_json::Value>,
+    /// For a native rule: what it declares besides its condition (`filter`).
+    #[serde(skip)]
+    pub native: Option<NativeSpec>,
 }
 
 impl Rule {
@@ -111,7 +117,7 @@ impl Rule {
     /// `DisplayName` of a Panther rule, else the rule id (as the worker does).
     pub fn default_title(&self) -> &str {
         match (&self.kind, &self.display_name) {
-            (RuleKind::Panther, Some(name)) if !name.is_empty() => name,
+            (RuleKind::Panther | RuleKind::Native, Some(name)) if !name.is_empty() => name,
             _ => &self.id,
         }
     }
@@ -171,6 +177,9 @@ pub(crate) struct YamlSpec {
     pub tests: Option<serde_yaml::Value>,
     pub filter: Option<serde_yaml::Value>,
     pub inline_filters: Option<serde_yaml::Value>,
+    pub group_by: Option<Vec<String>>,
+    pub alert_title: Option<String>,
+    pub alert_context: Option<BTreeMap<String, String>>,
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_yaml::Value>,
 }

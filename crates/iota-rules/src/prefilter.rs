@@ -15,6 +15,8 @@ use serde_json::Value;
 use wildmatch::WildMatch;
 
 use crate::filter::Condition;
+use crate::native::{dedup_string, render_captured, EventTree, NativeSpec, Template};
+use crate::worker::MatchDetails;
 
 /// The outcome of evaluating a condition on captured fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,12 +61,16 @@ enum Compiled {
 }
 
 impl Compiled {
-    fn eval(&self, fields: &[Captured<'_>]) -> Truth {
+    /// With `exact` false, the prefilter's reading: a value a Python rule could read
+    /// differently (non-string for a string test, mixed bool/number) is Unknown. With `exact`,
+    /// a native rule's reading (docs/RULES.md): such values simply fail the test, and only an
+    /// ambiguous capture is Unknown.
+    fn eval(&self, fields: &[Captured<'_>], exact: bool) -> Truth {
         match self {
             Compiled::All(parts) => {
                 let mut result = Truth::True;
                 for part in parts {
-                    match part.eval(fields) {
+                    match part.eval(fields, exact) {
                         Truth::False => return Truth::False,
                         Truth::Unknown => result = Truth::Unknown,
                         Truth::True => {}
@@ -75,7 +81,7 @@ impl Compiled {
             Compiled::Any(parts) => {
                 let mut result = Truth::False;
                 for part in parts {
-                    match part.eval(fields) {
+                    match part.eval(fields, exact) {
                         Truth::True => return Truth::True,
                         Truth::Unknown => result = Truth::Unknown,
                         Truth::False => {}
@@ -83,12 +89,12 @@ impl Compiled {
                 }
                 result
             }
-            Compiled::Not(inner) => inner.eval(fields).not(),
-            Compiled::Equals(slot, expected) => equals(&fields[*slot], expected),
+            Compiled::Not(inner) => inner.eval(fields, exact).not(),
+            Compiled::Equals(slot, expected) => equals(&fields[*slot], expected, exact),
             Compiled::In(slot, values) => {
                 let mut result = Truth::False;
                 for value in values {
-                    match equals(&fields[*slot], value) {
+                    match equals(&fields[*slot], value, exact) {
                         Truth::True => return Truth::True,
                         Truth::Unknown => result = Truth::Unknown,
                         Truth::False => {}
@@ -100,22 +106,30 @@ impl Compiled {
                 Captured::Str(s) => Truth::from(s.starts_with(prefix.as_str())),
                 // `None.startswith()` raises in the rule: no match either way.
                 Captured::Missing | Captured::Null => Truth::False,
+                Captured::Ambiguous => Truth::Unknown,
+                _ if exact => Truth::False,
                 _ => Truth::Unknown,
             },
             Compiled::Contains(slot, needles) => match &fields[*slot] {
                 // Python's case-insensitive matching folds some non-ASCII letters onto ASCII
-                // ones (the Kelvin sign, the long s): only ASCII text is decided here.
-                Captured::Str(s) if s.is_ascii() => {
-                    let text = s.to_ascii_lowercase();
-                    Truth::from(needles.iter().any(|n| text.contains(n.as_str())))
-                }
+                // ones (the Kelvin sign, the long s): a prefilter decides ASCII text only. A
+                // native rule's `contains` ignores ASCII case only, whatever the text.
+                Captured::Str(s) if exact || s.is_ascii() => Truth::from(
+                    needles
+                        .iter()
+                        .any(|n| contains_ignoring_ascii_case(s.as_bytes(), n.as_bytes())),
+                ),
                 Captured::Missing | Captured::Null => Truth::False,
+                Captured::Ambiguous => Truth::Unknown,
+                _ if exact => Truth::False,
                 _ => Truth::Unknown,
             },
             Compiled::Glob(slot, patterns) => match &fields[*slot] {
                 Captured::Str(s) => Truth::from(patterns.iter().any(|p| p.matches(s))),
+                Captured::Ambiguous => Truth::Unknown,
                 // Rules read a missing user agent as "" or None, which patterns treat
-                // differently: leave it to the rule.
+                // differently: the prefilter leaves it to the rule.
+                _ if exact => Truth::False,
                 _ => Truth::Unknown,
             },
             Compiled::Exists(slot, exists) => match &fields[*slot] {
@@ -127,8 +141,23 @@ impl Compiled {
     }
 }
 
+/// `needle` (lower-case ASCII) occurs in `text`, ASCII letters compared without case.
+fn contains_ignoring_ascii_case(text: &[u8], needle: &[u8]) -> bool {
+    let Some((&first, rest)) = needle.split_first() else {
+        return true;
+    };
+    let upper = first.to_ascii_uppercase();
+    text.iter().enumerate().any(|(i, &b)| {
+        (b == first || b == upper)
+            && text.len() - i > rest.len()
+            && text[i + 1..i + 1 + rest.len()].eq_ignore_ascii_case(rest)
+    })
+}
+
 /// Python's `==` between the value a rule reads and a JSON constant, where it is certain.
-fn equals(actual: &Captured<'_>, expected: &Value) -> Truth {
+/// With `exact`, a native rule's `==`: a bool equals the number 1 or 0 as in Python, and an
+/// object or array equals no scalar.
+fn equals(actual: &Captured<'_>, expected: &Value, exact: bool) -> Truth {
     match (actual, expected) {
         (Captured::Ambiguous, _) => Truth::Unknown,
         // A missing key reads as None.
@@ -141,12 +170,19 @@ fn equals(actual: &Captured<'_>, expected: &Value) -> Truth {
             Some(e) => Truth::from(*n == e),
             None => Truth::Unknown,
         },
-        // Python compares True == 1; leave mixed bool/number comparisons to the rule.
+        // Python compares True == 1.
+        (Captured::Bool(b), Value::Number(e)) if exact => {
+            Truth::from(e.as_f64() == Some(f64::from(u8::from(*b))))
+        }
+        (Captured::Number(n), Value::Bool(e)) if exact => {
+            Truth::from(*n == f64::from(u8::from(*e)))
+        }
         (Captured::Bool(_), Value::Number(_)) | (Captured::Number(_), Value::Bool(_)) => {
             Truth::Unknown
         }
         (Captured::Bool(_) | Captured::Number(_), _) => Truth::False,
         (Captured::Container, Value::String(_) | Value::Bool(_) | Value::Number(_)) => Truth::False,
+        (Captured::Container, Value::Null) if exact => Truth::False,
         (Captured::Container, _) => Truth::Unknown,
     }
 }
@@ -178,62 +214,23 @@ struct LogTypeIndex {
     all: Arc<[u32]>,
 }
 
-/// The compiled prefilter of a rule set.
-pub struct Prefilter {
-    plan: CapturePlan,
-    /// Slot of `eventName` in the capture plan.
-    event_name_slot: usize,
-    /// Per rule index: the condition still to check once the rule is a candidate.
-    residual: Vec<Option<Compiled>>,
+/// Rules filed by log type and eventName.
+#[derive(Default)]
+struct RuleIndex {
     by_log_type: HashMap<String, LogTypeIndex>,
     /// Rules that want every log type, for log types no rule names.
     untyped: LogTypeIndex,
 }
 
-/// One rule as the prefilter sees it.
-pub struct PrefilterRule<'a> {
-    pub index: u32,
-    /// Empty: every log type.
-    pub log_types: &'a [String],
-    /// `None`: the rule runs on every event of its log types.
-    pub condition: Option<&'a Condition>,
-}
-
-impl Prefilter {
-    /// `rule_count` is the size of the rule set (indexes of `rules` are below it). With
-    /// `enabled` false, every rule is a candidate for every event of its log types.
-    pub fn build(rules: &[PrefilterRule<'_>], rule_count: usize, enabled: bool) -> Self {
-        let mut paths: Vec<Vec<String>> = vec![vec!["eventName".to_string()]];
-        let mut slot_of = |key: &[String]| -> usize {
-            match paths.iter().position(|p| same_key(p, key)) {
-                Some(slot) => slot,
-                None => {
-                    paths.push(key.to_vec());
-                    paths.len() - 1
-                }
-            }
-        };
-        let mut residual: Vec<Option<Compiled>> = vec![None; rule_count];
-        let mut names: Vec<Option<BTreeSet<String>>> = vec![None; rule_count];
-        for rule in rules {
-            let Some(condition) = rule.condition.filter(|_| enabled) else {
-                continue;
-            };
-            let event_names = required_event_names(condition);
-            let only_event_name = event_names.is_some() && is_event_name_test(condition);
-            if !only_event_name {
-                residual[rule.index as usize] = Some(compile(condition, &mut slot_of));
-            }
-            names[rule.index as usize] = event_names;
-        }
-        let plan = CapturePlan::new(&paths);
-
+impl RuleIndex {
+    /// `names[i]`: the eventNames rule `i` requires, if its condition pins them.
+    fn build(rules: &[&PrefilterRule<'_>], names: &[Option<BTreeSet<String>>]) -> Self {
         let mut log_types: BTreeSet<&str> = BTreeSet::new();
         for rule in rules {
             log_types.extend(rule.log_types.iter().map(String::as_str));
         }
         let index_for = |wanted: Option<&str>| {
-            let members: Vec<&PrefilterRule<'_>> = rules
+            let members: Vec<&&PrefilterRule<'_>> = rules
                 .iter()
                 .filter(|r| match wanted {
                     Some(t) => r.log_types.is_empty() || r.log_types.iter().any(|l| l == t),
@@ -269,15 +266,151 @@ impl Prefilter {
                 generic: sorted(generic),
             }
         };
-        Prefilter {
+        RuleIndex {
             by_log_type: log_types
                 .iter()
                 .map(|t| (t.to_string(), index_for(Some(t))))
                 .collect(),
             untyped: index_for(None),
+        }
+    }
+
+    /// The rules filed for an event of `log_type` with this `eventName`.
+    fn lookup(&self, log_type: &str, event_name: &Captured<'_>) -> &Arc<[u32]> {
+        let index = self.by_log_type.get(log_type).unwrap_or(&self.untyped);
+        match event_name {
+            Captured::Str(name) => index
+                .by_event_name
+                .get(name.as_ref())
+                .unwrap_or(&index.generic),
+            Captured::Missing | Captured::Null => &index.generic,
+            // Not a plain string: any rule's eventName test could go either way.
+            _ => &index.all,
+        }
+    }
+}
+
+/// A native rule compiled against the capture plan.
+struct NativeRule {
+    /// The whole condition (eventName test included: an ambiguous eventName must be
+    /// decided exactly, not assumed).
+    condition: Compiled,
+    /// Slots of the GroupBy paths, or, without GroupBy, of the title's placeholders.
+    dedup_slots: Vec<usize>,
+    /// Each slot the rule reads, with the rule's own spelling of its path: a slot is shared
+    /// by paths equal ignoring case, but on an event with keys differing only in case, the
+    /// spelling decides which one is read.
+    own_paths: Vec<(usize, Vec<String>)>,
+    spec: NativeSpec,
+}
+
+/// What the captured fields say about one native rule and one event.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NativeVerdict {
+    Match {
+        rule: u32,
+        dedup: String,
+    },
+    /// The captures cannot decide (a key spelled twice, ...): [`Prefilter::native_exact`]
+    /// decides on the whole event.
+    Undecided {
+        rule: u32,
+    },
+}
+
+/// The compiled prefilter of a rule set, and the native rules, which share its capture plan
+/// and condition engine.
+pub struct Prefilter {
+    plan: CapturePlan,
+    /// The capture plan's paths, by slot.
+    paths: Vec<Vec<String>>,
+    /// Slot of `eventName` in the capture plan.
+    event_name_slot: usize,
+    /// Per rule index: the condition still to check once the rule is a candidate.
+    residual: Vec<Option<Compiled>>,
+    python: RuleIndex,
+    native_index: RuleIndex,
+    /// Per rule index: the native rule, for native rules.
+    native: Vec<Option<NativeRule>>,
+}
+
+/// One rule as the prefilter sees it.
+pub struct PrefilterRule<'a> {
+    pub index: u32,
+    /// Empty: every log type.
+    pub log_types: &'a [String],
+    /// `None`: the rule runs on every event of its log types. For a native rule, the rule.
+    pub condition: Option<&'a Condition>,
+    /// For a native rule (whose condition is then required): its dedup key, title, context.
+    pub native: Option<&'a NativeSpec>,
+}
+
+impl Prefilter {
+    /// `rule_count` is the size of the rule set (indexes of `rules` are below it). With
+    /// `enabled` false, every Python rule is a candidate for every event of its log types;
+    /// native rules are evaluated either way (their condition is the rule, not a filter).
+    pub fn build(rules: &[PrefilterRule<'_>], rule_count: usize, enabled: bool) -> Self {
+        let mut paths: Vec<Vec<String>> = vec![vec!["eventName".to_string()]];
+        let mut slot_of = |key: &[String]| -> usize {
+            match paths.iter().position(|p| same_key(p, key)) {
+                Some(slot) => slot,
+                None => {
+                    paths.push(key.to_vec());
+                    paths.len() - 1
+                }
+            }
+        };
+        let mut residual: Vec<Option<Compiled>> = vec![None; rule_count];
+        let mut native: Vec<Option<NativeRule>> = (0..rule_count).map(|_| None).collect();
+        let mut names: Vec<Option<BTreeSet<String>>> = vec![None; rule_count];
+        for rule in rules {
+            let i = rule.index as usize;
+            if let (Some(spec), Some(condition)) = (rule.native, rule.condition) {
+                let compiled = compile(condition, &mut slot_of);
+                let own_paths = condition
+                    .keys()
+                    .into_iter()
+                    .chain(spec.group_by.iter().map(Vec::as_slice))
+                    .chain(spec.title.fields().map(Vec::as_slice))
+                    .map(|key| (slot_of(key), key.to_vec()))
+                    .collect();
+                let dedup_paths: Vec<&Vec<String>> = if spec.group_by.is_empty() {
+                    spec.title.fields().collect()
+                } else {
+                    spec.group_by.iter().collect()
+                };
+                native[i] = Some(NativeRule {
+                    condition: compiled,
+                    own_paths,
+                    dedup_slots: dedup_paths.into_iter().map(|p| slot_of(p)).collect(),
+                    spec: spec.clone(),
+                });
+                names[i] = rule.condition.and_then(required_event_names);
+                continue;
+            }
+            let Some(condition) = rule.condition.filter(|_| enabled) else {
+                continue;
+            };
+            let event_names = required_event_names(condition);
+            let only_event_name = event_names.is_some() && is_event_name_test(condition);
+            if !only_event_name {
+                residual[i] = Some(compile(condition, &mut slot_of));
+            }
+            names[i] = event_names;
+        }
+        let plan = CapturePlan::new(&paths);
+        let (native_rules, python_rules): (Vec<&PrefilterRule<'_>>, Vec<&PrefilterRule<'_>>) =
+            rules
+                .iter()
+                .partition(|r| native[r.index as usize].is_some());
+        Prefilter {
+            python: RuleIndex::build(&python_rules, &names),
+            native_index: RuleIndex::build(&native_rules, &names),
             plan,
+            paths,
             event_name_slot: 0,
             residual,
+            native,
         }
     }
 
@@ -286,18 +419,9 @@ impl Prefilter {
         &self.plan
     }
 
-    /// The rules that could match an event of `log_type` with these captured fields.
+    /// The Python rules that could match an event of `log_type` with these captured fields.
     pub fn candidates<'s>(&'s self, log_type: &str, fields: &[Captured<'_>]) -> Candidates<'s> {
-        let index = self.by_log_type.get(log_type).unwrap_or(&self.untyped);
-        let list = match &fields[self.event_name_slot] {
-            Captured::Str(name) => index
-                .by_event_name
-                .get(name.as_ref())
-                .unwrap_or(&index.generic),
-            Captured::Missing | Captured::Null => &index.generic,
-            // Not a plain string: any rule's eventName test could go either way.
-            _ => &index.all,
-        };
+        let list = self.python.lookup(log_type, &fields[self.event_name_slot]);
         if list.iter().all(|&r| self.residual[r as usize].is_none()) {
             return Candidates::Shared(list);
         }
@@ -305,12 +429,118 @@ impl Prefilter {
             list.iter()
                 .copied()
                 .filter(|&r| match &self.residual[r as usize] {
-                    Some(condition) => condition.eval(fields) != Truth::False,
+                    Some(condition) => condition.eval(fields, false) != Truth::False,
                     None => true,
                 })
                 .collect(),
         )
     }
+
+    /// Whether the rule set has native rules at all.
+    pub fn has_native_rules(&self) -> bool {
+        self.native.iter().any(Option::is_some)
+    }
+
+    /// The native rules an event of `log_type` with these captured fields matches (with their
+    /// dedup strings), or may match, appended to `out`.
+    pub fn native_matches(
+        &self,
+        log_type: &str,
+        fields: &[Captured<'_>],
+        out: &mut Vec<NativeVerdict>,
+    ) {
+        let list = self
+            .native_index
+            .lookup(log_type, &fields[self.event_name_slot]);
+        for &rule in list.iter() {
+            let native = self.native[rule as usize].as_ref().expect("a native rule");
+            match native.condition.eval(fields, true) {
+                Truth::False => {}
+                Truth::Unknown => out.push(NativeVerdict::Undecided { rule }),
+                Truth::True => match native.dedup_from(fields) {
+                    Some(dedup) => out.push(NativeVerdict::Match { rule, dedup }),
+                    None => out.push(NativeVerdict::Undecided { rule }),
+                },
+            }
+        }
+    }
+
+    /// Native `rule` on the whole event: its dedup string when it matches.
+    pub fn native_exact(&self, rule: u32, event: &EventTree) -> Option<String> {
+        let native = self.native[rule as usize].as_ref()?;
+        let mut fields = vec![Captured::Missing; self.paths.len()];
+        for (slot, path) in &native.own_paths {
+            fields[*slot] = EventTree::captured(event.lookup(path));
+        }
+        match native.condition.eval(&fields, true) {
+            Truth::True => Some(native.dedup_from_tree(event)),
+            // Captures from a tree are never ambiguous, so the condition is decided.
+            Truth::False | Truth::Unknown => None,
+        }
+    }
+
+    /// The title, severity and alert context of a match of native `rule` on `event`.
+    pub fn native_details(&self, rule: u32, event: &EventTree) -> Option<MatchDetails> {
+        let spec = &self.native[rule as usize].as_ref()?.spec;
+        let context: serde_json::Map<String, Value> = spec
+            .alert_context
+            .iter()
+            .map(|(name, path)| (name.clone(), EventTree::to_json(event.lookup(path))))
+            .collect();
+        Some(MatchDetails {
+            title: render_title(&spec.title, event),
+            severity: spec.severity,
+            alert_context: (!spec.alert_context.is_empty()).then_some(Value::Object(context)),
+            description: None,
+            reference: None,
+            runbook: None,
+            destinations: None,
+        })
+    }
+
+    /// The alert window length of native `rule`, in seconds.
+    pub fn native_dedup_period_secs(&self, rule: u32) -> i64 {
+        self.native[rule as usize]
+            .as_ref()
+            .map_or(60, |n| i64::from(n.spec.dedup_period_minutes.max(1)) * 60)
+    }
+}
+
+impl NativeRule {
+    fn dedup_from(&self, fields: &[Captured<'_>]) -> Option<String> {
+        if self.spec.group_by.is_empty() {
+            return self
+                .spec
+                .title
+                .render(|i| render_captured(&fields[self.dedup_slots[i]]));
+        }
+        let values = self
+            .dedup_slots
+            .iter()
+            .map(|&slot| render_captured(&fields[slot]))
+            .collect::<Option<Vec<String>>>()?;
+        Some(dedup_string(&values))
+    }
+
+    fn dedup_from_tree(&self, event: &EventTree) -> String {
+        if self.spec.group_by.is_empty() {
+            return render_title(&self.spec.title, event);
+        }
+        let values: Vec<String> = self
+            .spec
+            .group_by
+            .iter()
+            .map(|path| EventTree::render(event.lookup(path)))
+            .collect();
+        dedup_string(&values)
+    }
+}
+
+fn render_title(title: &Template, event: &EventTree) -> String {
+    let fields: Vec<&Vec<String>> = title.fields().collect();
+    title
+        .render(|i| Some(EventTree::render(event.lookup(fields[i]))))
+        .expect("every value renders from a tree")
 }
 
 fn same_key(a: &[String], b: &[String]) -> bool {
@@ -389,6 +619,7 @@ mod tests {
             index: 0,
             log_types: &[],
             condition: Some(&condition),
+            native: None,
         }];
         (Prefilter::build(&rules, 1, true), condition)
     }

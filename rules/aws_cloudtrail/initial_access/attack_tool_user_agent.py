@@ -1,4 +1,8 @@
-"""API calls or console sign-ins whose user agent names offensive tooling or a pentest distribution."""
+"""API calls or console sign-ins whose user agent names offensive tooling or a pentest distribution.
+
+Stratus Red Team user agents are the native rule AWS.StratusRedTeamUserAgent
+(stratus_red_team_user_agent.yml): a tool that announces itself on every call needs no Python.
+"""
 
 import re
 
@@ -12,7 +16,6 @@ TOOLS = (
     ("Parrot OS", "parrot", re.compile(r"(?i)(?:^|[^a-z])parrot(?:[^a-z]|$)")),
     ("Pentoo", "pentoo", re.compile(r"(?i)(?:^|[^a-z])pentoo(?:[^a-z]|$)")),
     ("Pacu", "pacu", re.compile(r"(?i)(?:^|[^a-z])pacu(?:[^a-z]|$)")),
-    ("Stratus Red Team", "stratus-red-team", None),
 )
 
 EVENT_TYPES = {"AwsApiCall", "AwsConsoleSignIn"}
@@ -29,7 +32,7 @@ def _tool(event):
     lower = agent.lower()
     tool = None
     for name, word, pattern in TOOLS:
-        if word in lower and (pattern is None or pattern.search(agent)):
+        if word in lower and pattern.search(agent):
             tool = name
             break
     _last = (event, tool)
@@ -40,11 +43,6 @@ def rule(event):
     if event.get("eventType") not in EVENT_TYPES:
         return False
     return _tool(event) is not None
-
-
-def severity(event):
-    # Red-team tooling announces itself on purpose: usually an exercise, still to be confirmed.
-    return "LOW" if _tool(event) == "Stratus Red Team" else "DEFAULT"
 
 
 def title(event):

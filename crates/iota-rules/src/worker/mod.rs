@@ -226,8 +226,9 @@ impl Evaluator {
         Condition::all_of(parts).map(|condition| EffectiveFilter { condition, origins })
     }
 
-    /// The prefilter index over the rules that will run (enabled and imported). With
-    /// `enabled` false every such rule is a candidate for every event of its log types.
+    /// The prefilter index over the rules that will run (enabled and imported), with the
+    /// native rules. With `enabled` false every Python rule is a candidate for every event of
+    /// its log types.
     pub fn prefilter(&self, enabled: bool) -> Prefilter {
         let filters: Vec<Option<EffectiveFilter>> = (0..self.rules.rules.len())
             .map(|i| self.effective_filter(i))
@@ -241,6 +242,7 @@ impl Evaluator {
                 index: r.index as u32,
                 log_types: &r.log_types,
                 condition: filters[r.index].as_ref().map(|f| &f.condition),
+                native: r.native.as_ref(),
             })
             .collect();
         Prefilter::build(&members, self.rules.rules.len(), enabled)
@@ -283,7 +285,7 @@ impl Evaluator {
                 .rules
                 .rules
                 .iter()
-                .filter(|r| !self.is_disabled(r.index as u32))
+                .filter(|r| !self.is_disabled(r.index as u32) && r.native.is_none())
                 .map(|rule| InitRule {
                     rule,
                     declared_filter: rule.filter.is_some(),

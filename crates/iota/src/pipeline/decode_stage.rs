@@ -1,11 +1,12 @@
 //! One decode thread: opens inputs, decodes them into raw events, parses each once (with the
 //! fields the rules' prefilters need), drops duplicate eventIDs, asks the prefilter which
 //! rules could match, and only for events some rule could match writes the `p_` fields and
-//! adds them to a batch for the rule threads. With a data lake, every event gets its `p_`
-//! fields and goes into the input's lake staging as well. The last batch of an input is sent
-//! when the input ends, followed by the input's end for the collector. With a time range,
-//! events outside it stop right after the parse; events read from a data lake lose the `p_`
-//! fields of their first normalization before it.
+//! adds them to a batch for the rule threads. Native rules are evaluated here: their matches
+//! go in batches of their own straight to the collector, never to a Python worker. With a data
+//! lake, every event gets its `p_` fields and goes into the input's lake staging as well. The
+//! last batches of an input are sent when the input ends, followed by the input's end for the
+//! collector. With a time range, events outside it stop right after the parse; events read
+//! from a data lake lose the `p_` fields of their first normalization before it.
 
 use std::collections::HashMap;
 use std::io::{self, Read};
@@ -17,8 +18,12 @@ use crossbeam_channel::Sender;
 
 use iota_decode::{decode, Malformed, Record};
 use iota_lake::InputStaging;
-use iota_normalize::{without_standard_fields, CapturePlan, DedupWindow, Normalizer, SourceInfo};
-use iota_rules::{BatchEvent, Candidates, Prefilter};
+use iota_normalize::{
+    without_standard_fields, CapturePlan, DedupWindow, NormalizedEvent, Normalizer, SourceInfo,
+};
+use iota_rules::{
+    BatchEvent, BatchResults, Candidates, EventTree, Match, NativeVerdict, Prefilter, RuleFailure,
+};
 use iota_sources::Input;
 
 use super::{Batch, Counters, EndSender, EventMeta, InputDone, InputFailure, PipelineConfig};
@@ -33,6 +38,11 @@ pub(super) struct DecodeStage<'a> {
     batches: Sender<Batch>,
     ends: EndSender,
     batch: Batch,
+    /// Events of the current input that native rules matched, with those matches.
+    native_batch: Batch,
+    native_results: BatchResults,
+    /// The current event's native verdicts (kept to reuse the allocation).
+    verdicts: Vec<NativeVerdict>,
     /// Batches sent for the current input.
     batches_sent: usize,
     /// Candidate lists built for single events, shared by later events with the same list.
@@ -61,6 +71,9 @@ impl<'a> DecodeStage<'a> {
             batches,
             ends,
             batch: Batch::default(),
+            native_batch: Batch::default(),
+            native_results: BatchResults::default(),
+            verdicts: Vec::new(),
             batches_sent: 0,
             interned: HashMap::new(),
         }
@@ -69,6 +82,7 @@ impl<'a> DecodeStage<'a> {
     /// Decodes the input at `position` of the run's input list, then sends its end.
     pub(super) fn process(&mut self, position: usize, input: &Input) {
         self.batch.input = position;
+        self.native_batch.input = position;
         self.batches_sent = 0;
         let lake = self
             .config
@@ -77,6 +91,7 @@ impl<'a> DecodeStage<'a> {
             .map(|intake| intake.start(position));
         let done = self.decode_input(position, input, lake.as_deref());
         self.flush();
+        self.flush_native();
         self.ends.send(self.batches_sent, done);
     }
 
@@ -152,8 +167,8 @@ impl<'a> DecodeStage<'a> {
                             tracing::warn!(input = %name, %position, "eventTime missing or invalid; using the parse time as p_event_time");
                         }
                     }
-                    let rules = match self
-                        .prefilter
+                    let prefilter = self.prefilter;
+                    let rules = match prefilter
                         .map(|prefilter| prefilter.candidates(parsed.log_type(), parsed.captured()))
                     {
                         None => None,
@@ -162,17 +177,48 @@ impl<'a> DecodeStage<'a> {
                         Some(Candidates::Owned(list)) if list.is_empty() => None,
                         Some(Candidates::Owned(list)) => Some(self.intern(list)),
                     };
+                    if let Some(prefilter) = prefilter {
+                        prefilter.native_matches(
+                            parsed.log_type(),
+                            parsed.captured(),
+                            &mut self.verdicts,
+                        );
+                    }
                     // Without a lake, only events some rule could match get their p_ fields.
-                    if rules.is_none() && lake.is_none() {
+                    if rules.is_none() && self.verdicts.is_empty() && lake.is_none() {
                         return;
                     }
                     let event = normalizer.finish(parsed, parse_time);
                     if let Some(lake) = lake {
                         lake.append(event.log_type, event.event_time, &event.json);
                     }
+                    let meta = EventMeta {
+                        input: Arc::clone(&name),
+                        stdin,
+                        line: position.line,
+                        event_time: event.event_time,
+                        log_type: event.log_type,
+                    };
+                    // Verdicts are only ever given by a prefilter.
+                    let native = prefilter.filter(|_| !self.verdicts.is_empty());
                     let Some(rules) = rules else {
+                        if let Some(prefilter) = native {
+                            self.add_native(prefilter, event, meta);
+                        }
                         return;
                     };
+                    if let Some(prefilter) = native {
+                        let copy = NormalizedEvent {
+                            json: event.json.clone(),
+                            event_id: event.event_id.clone(),
+                            ..event
+                        };
+                        let meta = EventMeta {
+                            input: Arc::clone(&meta.input),
+                            ..meta
+                        };
+                        self.add_native(prefilter, copy, meta);
+                    }
                     self.counters
                         .events_to_rules
                         .fetch_add(1, Ordering::Relaxed);
@@ -180,21 +226,12 @@ impl<'a> DecodeStage<'a> {
                         .rule_evaluations
                         .fetch_add(rules.len() as u64, Ordering::Relaxed);
                     self.batch.events.push(BatchEvent {
+                        time_ns: time_ns(&event),
                         json: event.json,
                         rules,
-                        time_ns: event.event_time.timestamp_nanos_opt().unwrap_or(
-                            // Beyond ±292 years: the microseconds, scaled, keep the order.
-                            event.event_time.timestamp_micros().saturating_mul(1000),
-                        ),
                         event_id: event.event_id,
                     });
-                    self.batch.meta.push(EventMeta {
-                        input: Arc::clone(&name),
-                        stdin,
-                        line: position.line,
-                        event_time: event.event_time,
-                        log_type: event.log_type,
-                    });
+                    self.batch.meta.push(meta);
                     if self.batch.events.len() >= self.config.batch_size {
                         self.flush();
                     }
@@ -245,6 +282,110 @@ impl<'a> DecodeStage<'a> {
         done
     }
 
+    /// Records the native rules' matches of `event` (the verdicts of [`Prefilter::native_matches`],
+    /// deciding the undecided ones on the whole event) in the native batch.
+    fn add_native(&mut self, prefilter: &Prefilter, event: NormalizedEvent, meta: EventMeta) {
+        let position = self.native_batch.events.len();
+        let mut tree: Option<Result<EventTree, String>> = None;
+        let mut kept = false;
+        for verdict in self.verdicts.drain(..) {
+            let (rule, dedup) = match verdict {
+                NativeVerdict::Match { rule, dedup } => (rule, Some(dedup)),
+                NativeVerdict::Undecided { rule } => {
+                    match tree.get_or_insert_with(|| EventTree::parse(&event.json)) {
+                        Ok(tree) => (rule, prefilter.native_exact(rule, tree)),
+                        Err(err) => {
+                            self.native_results.errors.push(RuleFailure {
+                                event: Some(position),
+                                rule: Some(rule as usize),
+                                function: "rule".into(),
+                                error: format!(
+                                    "the event could not be read for this native rule: {err}"
+                                ),
+                                traceback: None,
+                            });
+                            kept = true;
+                            continue;
+                        }
+                    }
+                }
+            };
+            if let Some(dedup) = dedup {
+                self.native_results.matches.push(Match {
+                    event: position,
+                    rule: rule as usize,
+                    dedup,
+                    unique: None,
+                    details: None,
+                });
+                kept = true;
+            }
+        }
+        if !kept {
+            return;
+        }
+        self.native_batch.events.push(BatchEvent {
+            time_ns: time_ns(&event),
+            json: event.json,
+            rules: Arc::from([]),
+            event_id: event.event_id,
+        });
+        self.native_batch.meta.push(meta);
+        if self.native_batch.events.len() >= self.config.batch_size {
+            self.flush_native();
+        }
+    }
+
+    /// Sends the native batch to the collector, with the title, severity and alert context of
+    /// the earliest match of each alert window in it (the match an alert shows; the others
+    /// only count, as for Python rules).
+    fn flush_native(&mut self) {
+        if self.native_batch.events.is_empty() {
+            return;
+        }
+        let Some(prefilter) = self.prefilter else {
+            return;
+        };
+        let next = Batch {
+            input: self.native_batch.input,
+            ..Batch::default()
+        };
+        let batch = std::mem::replace(&mut self.native_batch, next);
+        let mut results = std::mem::take(&mut self.native_results);
+        let mut earliest: HashMap<(usize, &str, i64), usize> = HashMap::new();
+        for (i, m) in results.matches.iter().enumerate() {
+            let period = prefilter.native_dedup_period_secs(m.rule as u32);
+            let start = batch.meta[m.event]
+                .event_time
+                .timestamp()
+                .div_euclid(period)
+                * period;
+            let order = |i: usize| {
+                let event = &batch.events[results.matches[i].event];
+                (event.time_ns, event.event_id.as_deref())
+            };
+            earliest
+                .entry((m.rule, m.dedup.as_str(), start))
+                .and_modify(|e| {
+                    if order(i) < order(*e) {
+                        *e = i;
+                    }
+                })
+                .or_insert(i);
+        }
+        let described: Vec<usize> = earliest.into_values().collect();
+        for i in described {
+            let m = &results.matches[i];
+            let details = EventTree::parse(&batch.events[m.event].json)
+                .ok()
+                .and_then(|tree| prefilter.native_details(m.rule as u32, &tree));
+            results.matches[i].details = details;
+        }
+        if self.ends.batch(batch, results) {
+            self.batches_sent += 1;
+        }
+    }
+
     fn intern(&mut self, list: Vec<u32>) -> Arc<[u32]> {
         if let Some(shared) = self.interned.get(&list) {
             return Arc::clone(shared);
@@ -270,6 +411,15 @@ impl<'a> DecodeStage<'a> {
             self.batches_sent += 1;
         }
     }
+}
+
+/// Event time in nanoseconds since the epoch, the order in which an alert's earliest event is
+/// picked.
+fn time_ns(event: &NormalizedEvent) -> i64 {
+    event.event_time.timestamp_nanos_opt().unwrap_or(
+        // Beyond ±292 years: the microseconds, scaled, keep the order.
+        event.event_time.timestamp_micros().saturating_mul(1000),
+    )
 }
 
 /// Counts raw bytes as they are read, for the summary and the progress bar.

@@ -238,10 +238,16 @@ pub fn run(
     });
 }
 
-/// How a decode thread announces the end of an input to the collector.
+/// How a decode thread announces the end of an input to the collector, and hands it the
+/// matches of native rules.
 pub(crate) struct EndSender(Sender<Collected>);
 
 impl EndSender {
+    /// False when the collector is gone, i.e. the run is over.
+    fn batch(&self, batch: Batch, results: BatchResults) -> bool {
+        self.0.send(Collected::Batch(batch, results)).is_ok()
+    }
+
     fn send(&self, batches: usize, done: InputDone) {
         // Only fails when the collector is gone, i.e. the run is over.
         let _ = self.0.send(Collected::InputEnd { batches, done });

@@ -1,6 +1,6 @@
 //! `iota rules list`: the selected rules as a table or JSON lines, with each rule's effective
 //! prefilter and where it comes from (declared, InlineFilters, or inferred by a worker from
-//! the rule's source).
+//! the rule's source); for a native rule (`kind: native`), its condition.
 
 use std::io::Write;
 
@@ -167,6 +167,14 @@ fn describe_filter(listed: &Listed<'_>) -> String {
     let Some(filter) = &listed.filter else {
         return "(none: every event)".into();
     };
+    // A native rule's condition is the rule itself, evaluated exactly rather than as a filter.
+    if listed.kind == RuleKind::Native {
+        let mut text = format!("native rule: {filter}");
+        if text.chars().count() > 80 {
+            text = text.chars().take(77).collect::<String>() + "...";
+        }
+        return text;
+    }
     let origins: Vec<&str> = listed
         .filter_origin
         .iter()

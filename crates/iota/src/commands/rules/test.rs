@@ -1,5 +1,6 @@
-//! `iota rules test`: runs every test case of the selected rules in a real rule worker and
-//! prints a pytest-like report (or one JSON object per case).
+//! `iota rules test`: runs every test case of the selected rules, Python rules in a real rule
+//! worker and native rules through the Rust evaluator a scan uses, and prints a pytest-like
+//! report (or one JSON object per case).
 
 use std::io::Write;
 use std::sync::Arc;
@@ -9,7 +10,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use iota_normalize::{Normalizer, SourceInfo};
-use iota_rules::{CaseResult, MemoryRuleState, ProblemLevel, Rule, RuleTest, Severity};
+use iota_rules::{CaseResult, MemoryRuleState, ProblemLevel, Rule, RuleKind, RuleTest, Severity};
 
 use super::select;
 use crate::cli::RulesTestArgs;
@@ -84,6 +85,9 @@ pub fn run(args: RulesTestArgs) -> anyhow::Result<u8> {
                     test,
                     &format!("the rule could not be imported: {}", import.error),
                 ),
+                None if rule.kind == RuleKind::Native => {
+                    iota_rules::native::run_test(rule, test, &test_event(rule, test))
+                }
                 None => worker.run_test(rule.index, test, &test_event(rule, test)),
             })
             .collect();
