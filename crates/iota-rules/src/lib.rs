@@ -13,7 +13,7 @@ pub mod worker;
 
 pub use discovery::{discover, LoadProblem, ProblemLevel, RuleSet, RuleSources};
 pub use filter::Condition;
-pub use metadata::{DataModel, Rule, RuleKind, Severity};
+pub use metadata::{DataModel, Rule, RuleKind, Severity, DEFAULT_LOG_TYPE};
 pub use prefilter::{Candidates, Prefilter};
 pub use rule_state::{MemoryRuleState, RuleState, StateRequest, StateValue};
 pub use rule_tests::{Mock, RuleTest};

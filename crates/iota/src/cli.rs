@@ -364,6 +364,12 @@ pub struct EngineArgs {
     /// prefilter it passes (for comparing results and measuring the prefilter).
     #[arg(long)]
     pub no_prefilter: bool,
+
+    /// Read every input as this log type instead of classifying each record by its content
+    /// (AWS.CloudTrail, AWS.CloudTrailInsight, AWS.VPCFlow, AWS.GuardDuty,
+    /// AWS.S3ServerAccess, AWS.ALB); a record that is not one is reported as malformed.
+    #[arg(long, value_name = "TYPE", env = "IOTA_LOG_TYPE")]
+    pub log_type: Option<iota_normalize::LogType>,
 }
 
 #[derive(Debug, Args)]

@@ -124,6 +124,7 @@ pub fn pipeline_config(args: &EngineArgs, source_id: &str) -> PipelineConfig {
         },
         source_id: source_id.into(),
         prefilter: !args.no_prefilter,
+        log_type: args.log_type,
     }
 }
 

@@ -1,6 +1,6 @@
-//! One decode thread: opens inputs, decodes them into raw events, parses each once (with the
-//! fields the rules' prefilters need), drops duplicate eventIDs, asks the prefilter which
-//! rules could match, and only for events some rule could match writes the `p_` fields and
+//! One decode thread: opens inputs, decodes them into raw events (JSON objects or text lines),
+//! parses each once (with the fields the rules' prefilters need), drops duplicate event ids,
+//! asks the prefilter which rules of the event's log type could match, and only for events some rule could match writes the `p_` fields and
 //! adds them to a batch for the rule threads. The last batch of an input is sent when the
 //! input ends, followed by the input's end for the collector.
 
@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use crossbeam_channel::Sender;
 
 use iota_decode::{decode, Record};
-use iota_normalize::{CapturePlan, DedupWindow, Normalizer, SourceInfo};
+use iota_normalize::{CapturePlan, DedupWindow, NormalizeError, Normalizer, SourceInfo};
 use iota_rules::{BatchEvent, Candidates, Prefilter};
 use iota_sources::Input;
 
@@ -97,7 +97,8 @@ impl<'a> DecodeStage<'a> {
         let normalizer = Normalizer::new(SourceInfo {
             id: self.config.source_id.clone(),
             label: name.to_string(),
-        });
+        })
+        .with_log_type(self.config.log_type);
         let stdin = matches!(input, Input::Stdin);
         let reader = CountingReader {
             inner: reader,
@@ -110,7 +111,7 @@ impl<'a> DecodeStage<'a> {
         let mut on_record = |record: Record<'_>| match record {
             Record::Event { raw, position } => match normalizer.parse(raw, self.plan) {
                 Ok(parsed) => {
-                    if let Some(id) = parsed.event_id() {
+                    if let Some(id) = parsed.dedup_key() {
                         if !self.dedup.first_seen(id) {
                             self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
                             return;
@@ -122,7 +123,8 @@ impl<'a> DecodeStage<'a> {
                         Some(time) => newest = newest.max(Some(time)),
                         None => {
                             self.counters.time_fallbacks.fetch_add(1, Ordering::Relaxed);
-                            tracing::warn!(input = %name, %position, "eventTime missing or invalid; using the parse time as p_event_time");
+                            let field = parsed.kind().time_field();
+                            tracing::warn!(input = %name, %position, "{field} missing or invalid; using the parse time as p_event_time");
                         }
                     }
                     let Some(prefilter) = self.prefilter else {
@@ -160,6 +162,9 @@ impl<'a> DecodeStage<'a> {
                     if self.batch.events.len() >= self.config.batch_size {
                         self.flush();
                     }
+                }
+                Err(NormalizeError::HeaderLine { log_type }) => {
+                    tracing::debug!(input = %name, %position, %log_type, "header line read");
                 }
                 Err(err) => {
                     self.counters.malformed.fetch_add(1, Ordering::Relaxed);

@@ -23,7 +23,7 @@ use chrono::{DateTime, Utc};
 use crossbeam_channel::{bounded, Sender};
 
 use iota_decode::DecodeOptions;
-use iota_normalize::{CapturePlan, DedupWindow};
+use iota_normalize::{CapturePlan, DedupWindow, LogType};
 use iota_rules::{BatchEvent, BatchResults, Evaluator, Worker};
 use iota_sources::Input;
 
@@ -38,6 +38,8 @@ pub struct PipelineConfig {
     pub source_id: String,
     /// Evaluate rules' prefilters in Rust (off: every rule sees every event of its log types).
     pub prefilter: bool,
+    /// Read every record as this log type (`--log-type`) instead of classifying it.
+    pub log_type: Option<LogType>,
 }
 
 /// What the collector needs to know about an event besides its JSON and id.
