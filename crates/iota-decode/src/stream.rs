@@ -805,7 +805,8 @@ fn not_json(first: u8) -> String {
 
 /// A line of text: UTF-8 without control characters other than tabs.
 fn is_text(line: &[u8]) -> bool {
-    std::str::from_utf8(line).is_ok() && !line.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
+    std::str::from_utf8(line).is_ok()
+        && !line.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
 }
 
 /// Bytes that may start a record inside an array: JSON values, and bare tokens that are

@@ -48,14 +48,16 @@ fn lines(name: &str) -> Vec<Event> {
     let normalizer = normalizer(None);
     sample(name)
         .lines()
-        .filter_map(|line| match normalizer.normalize(line.as_bytes(), parse_time()) {
-            Ok(event) => Some(to_event(event)),
-            Err(NormalizeError::HeaderLine { log_type }) => {
-                assert_eq!(log_type, LogType::VpcFlow);
-                None
-            }
-            Err(err) => panic!("{name}: {line}: {err}"),
-        })
+        .filter_map(
+            |line| match normalizer.normalize(line.as_bytes(), parse_time()) {
+                Ok(event) => Some(to_event(event)),
+                Err(NormalizeError::HeaderLine { log_type }) => {
+                    assert_eq!(log_type, LogType::VpcFlow);
+                    None
+                }
+                Err(err) => panic!("{name}: {line}: {err}"),
+            },
+        )
         .collect()
 }
 
@@ -67,7 +69,10 @@ fn records(name: &str) -> Vec<Event> {
             Some(Value::Array(records)) => records,
             _ => panic!("{name}: no Records"),
         },
-        _ => text.lines().map(|l| serde_json::from_str(l).unwrap()).collect(),
+        _ => text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect(),
     };
     records
         .iter()
@@ -130,10 +135,11 @@ fn cloudtrail_insights_events_are_their_own_log_type() {
     );
     // eventID is unique per Insights event: a second copy is a duplicate.
     let raw = serde_json::to_vec(&start.object).unwrap();
-    let parsed = normalizer(None)
-        .parse(&raw, &Default::default())
-        .unwrap();
-    assert_eq!(parsed.dedup_key(), Some("c0ffee00-0000-4000-8000-000000000001"));
+    let parsed = normalizer(None).parse(&raw, &Default::default()).unwrap();
+    assert_eq!(
+        parsed.dedup_key(),
+        Some("c0ffee00-0000-4000-8000-000000000001")
+    );
 }
 
 #[test]
@@ -191,7 +197,10 @@ fn vpc_flow_custom_format_of_version_5() {
         egress.strings("p_any_ip_addresses"),
         ["10.0.1.25", "52.216.8.123"]
     );
-    assert_eq!(egress.strings("p_any_aws_instance_ids"), ["i-0123456789abcdef0"]);
+    assert_eq!(
+        egress.strings("p_any_aws_instance_ids"),
+        ["i-0123456789abcdef0"]
+    );
     assert_eq!(events[1].get("dstPort"), 3389);
     assert!(events[1].object.get("trafficPath").is_none());
 }
@@ -200,7 +209,11 @@ fn vpc_flow_custom_format_of_version_5() {
 fn vpc_flow_lines_without_a_header() {
     // CloudWatch Logs exports have no header: the default format is recognised by itself.
     let line = "2 123456789012 eni-0a1b2c3d 10.0.0.1 10.0.0.2 443 51000 6 3 180 1700000000 1700000005 ACCEPT OK";
-    let event = to_event(normalizer(None).normalize(line.as_bytes(), parse_time()).unwrap());
+    let event = to_event(
+        normalizer(None)
+            .normalize(line.as_bytes(), parse_time())
+            .unwrap(),
+    );
     assert_eq!(event.event.log_type, "AWS.VPCFlow");
     assert_eq!(event.get("srcPort"), 443);
     // After a custom header, lines are read in its layout; one that does not fit is refused.
@@ -212,10 +225,15 @@ fn vpc_flow_lines_without_a_header() {
             log_type: LogType::VpcFlow
         }
     );
-    let event = to_event(n.normalize(b"3 10.0.0.9 10.0.0.8 1700000000", parse_time()).unwrap());
+    let event = to_event(
+        n.normalize(b"3 10.0.0.9 10.0.0.8 1700000000", parse_time())
+            .unwrap(),
+    );
     assert_eq!(event.get("srcAddr"), "10.0.0.9");
     assert_eq!(event.get("version"), 3);
-    let err = n.normalize(b"3 10.0.0.9 10.0.0.8", parse_time()).unwrap_err();
+    let err = n
+        .normalize(b"3 10.0.0.9 10.0.0.8", parse_time())
+        .unwrap_err();
     assert!(
         err.to_string()
             .contains("AWS.VPCFlow: 3 fields, but the file's header line names 4"),
@@ -233,9 +251,17 @@ fn guardduty_findings() {
     assert_eq!(e_time(probe), "2023-11-10 22:35:02.118000");
     assert_eq!(
         probe.strings("p_any_ip_addresses"),
-        ["10.0.1.25", "198.51.100.99", "2600:1f18:abcd:1200::25", "54.210.12.34"]
+        [
+            "10.0.1.25",
+            "198.51.100.99",
+            "2600:1f18:abcd:1200::25",
+            "54.210.12.34"
+        ]
     );
-    assert_eq!(probe.strings("p_any_aws_instance_ids"), ["i-0123456789abcdef0"]);
+    assert_eq!(
+        probe.strings("p_any_aws_instance_ids"),
+        ["i-0123456789abcdef0"]
+    );
     assert_eq!(
         probe.strings("p_any_domain_names"),
         [
@@ -247,7 +273,10 @@ fn guardduty_findings() {
     assert_eq!(probe.strings("p_any_aws_arns").len(), 2);
     let exfiltration = &events[1];
     assert_eq!(exfiltration.strings("p_any_usernames"), ["web-server-role"]);
-    assert_eq!(exfiltration.strings("p_any_ip_addresses"), ["203.0.113.200"]);
+    assert_eq!(
+        exfiltration.strings("p_any_ip_addresses"),
+        ["203.0.113.200"]
+    );
     // The finding id is shown, but every update of a finding repeats it: no dedup.
     assert_eq!(
         exfiltration.event.event_id.as_deref(),
@@ -264,14 +293,18 @@ fn guardduty_findings() {
 #[test]
 fn json_records_with_keys_in_another_order_are_still_classified() {
     // Sorted keys (as `jq -S` writes them): the first key says nothing about the log type.
-    let finding: Value = serde_json::from_str(sample("guardduty.jsonl").lines().next().unwrap())
-        .unwrap();
+    let finding: Value =
+        serde_json::from_str(sample("guardduty.jsonl").lines().next().unwrap()).unwrap();
     let sorted = serde_json::to_string(&finding).unwrap();
     assert!(sorted.starts_with(r#"{"accountId""#), "{sorted}");
-    let event = normalizer(None).normalize(sorted.as_bytes(), parse_time()).unwrap();
+    let event = normalizer(None)
+        .normalize(sorted.as_bytes(), parse_time())
+        .unwrap();
     assert_eq!(event.log_type, "AWS.GuardDuty");
     let cloudtrail = r#"{"awsRegion":"us-east-1","eventName":"StopLogging","eventTime":"2023-11-10T22:20:00Z","eventVersion":"1.08"}"#;
-    let event = normalizer(None).normalize(cloudtrail.as_bytes(), parse_time()).unwrap();
+    let event = normalizer(None)
+        .normalize(cloudtrail.as_bytes(), parse_time())
+        .unwrap();
     assert_eq!(event.log_type, "AWS.CloudTrail");
 }
 
@@ -284,14 +317,20 @@ fn s3_server_access_records() {
     assert_eq!(get.get("bucket"), "amzn-s3-demo-bucket");
     assert_eq!(get.get("time"), "2023-11-10T22:13:20Z");
     assert_eq!(get.get("operation"), "REST.GET.OBJECT");
-    assert_eq!(get.get("requesturi"), "GET /amzn-s3-demo-bucket/reports/2023/q3.csv HTTP/1.1");
+    assert_eq!(
+        get.get("requesturi"),
+        "GET /amzn-s3-demo-bucket/reports/2023/q3.csv HTTP/1.1"
+    );
     assert_eq!(get.get("httpstatus"), 200);
     assert_eq!(get.get("bytessent"), 113);
     assert_eq!(get.get("tlsVersion"), "TLSv1.2");
     assert!(get.object.get("errorcode").is_none());
     assert_eq!(get.event.event_time, time("2023-11-10T22:13:20Z"));
     assert_eq!(get.strings("p_any_ip_addresses"), ["192.0.2.3"]);
-    assert_eq!(get.strings("p_any_aws_arns"), ["arn:aws:iam::123456789012:user/alice"]);
+    assert_eq!(
+        get.strings("p_any_aws_arns"),
+        ["arn:aws:iam::123456789012:user/alice"]
+    );
     assert_eq!(get.strings("p_any_aws_account_ids"), ["123456789012"]);
     assert_eq!(
         get.strings("p_any_domain_names"),
@@ -300,7 +339,10 @@ fn s3_server_access_records() {
 
     let denied = &events[1];
     assert_eq!(denied.get("errorcode"), "AccessDenied");
-    assert_eq!(denied.get("useragent"), r#"Mozilla/5.0 (X11; Linux x86_64) "scanner""#);
+    assert_eq!(
+        denied.get("useragent"),
+        r#"Mozilla/5.0 (X11; Linux x86_64) "scanner""#
+    );
     assert!(denied.object.get("requester").is_none());
 
     // `+0100` is converted to UTC.
@@ -344,7 +386,10 @@ fn alb_access_log_entries() {
     let login = &events[1];
     assert_eq!(login.get("targetStatusCode"), 403);
     assert_eq!(login.get("domainName"), "shop.example.com");
-    assert_eq!(login.get("actionsExecuted"), &json!(["authenticate", "forward"]));
+    assert_eq!(
+        login.get("actionsExecuted"),
+        &json!(["authenticate", "forward"])
+    );
     assert_eq!(login.strings("p_any_domain_names"), ["shop.example.com"]);
     assert_eq!(login.strings("p_any_aws_arns").len(), 2);
     assert_eq!(login.strings("p_any_aws_account_ids"), ["123456789012"]);
@@ -362,7 +407,9 @@ fn alb_access_log_entries() {
 fn unknown_text_is_refused_with_the_reason_of_each_format() {
     let line = sample("unknown.txt");
     let line = line.lines().next().unwrap();
-    let err = normalizer(None).normalize(line.as_bytes(), parse_time()).unwrap_err();
+    let err = normalizer(None)
+        .normalize(line.as_bytes(), parse_time())
+        .unwrap_err();
     let message = err.to_string();
     assert!(
         message.starts_with("unknown log type: not JSON, and not a line of a text log format"),
@@ -386,13 +433,18 @@ fn a_forced_log_type_is_the_only_one_tried() {
     let vpc = Some(LogType::VpcFlow);
     let alb_line = sample("alb.log");
     let alb_line = alb_line.lines().next().unwrap();
-    let err = normalizer(vpc).normalize(alb_line.as_bytes(), parse_time()).unwrap_err();
+    let err = normalizer(vpc)
+        .normalize(alb_line.as_bytes(), parse_time())
+        .unwrap_err();
     assert!(
-        err.to_string().starts_with("not an AWS.VPCFlow event: no header line"),
+        err.to_string()
+            .starts_with("not an AWS.VPCFlow event: no header line"),
         "{err}"
     );
     let cloudtrail = sample("cloudtrail.json");
-    let err = normalizer(vpc).normalize(cloudtrail.as_bytes(), parse_time()).unwrap_err();
+    let err = normalizer(vpc)
+        .normalize(cloudtrail.as_bytes(), parse_time())
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "not an AWS.VPCFlow event: it is JSON, and this log type is a text line format"
@@ -415,11 +467,18 @@ fn a_forced_log_type_is_the_only_one_tried() {
     let err = normalizer(Some(LogType::CloudTrailInsight))
         .normalize(&management, parse_time())
         .unwrap_err();
-    assert!(err.to_string().starts_with("not an AWS.CloudTrailInsight event"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("not an AWS.CloudTrailInsight event"),
+        "{err}"
+    );
     let err = normalizer(Some(LogType::GuardDuty))
         .normalize(&management, parse_time())
         .unwrap_err();
-    assert!(err.to_string().starts_with("not an AWS.GuardDuty event"), "{err}");
+    assert!(
+        err.to_string().starts_with("not an AWS.GuardDuty event"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -63,8 +63,16 @@ fn a_mixed_directory_is_classified_and_each_type_routed_to_its_rules() {
         &gzip(&sample("vpcflow-default.log")),
     );
     write(d, "vpc/custom-v5.log", &sample("vpcflow-custom-v5.log"));
-    write(d, "guardduty/findings.jsonl.gz", &gzip(&sample("guardduty.jsonl")));
-    write(d, "s3-access/2023-11-10-22-15-00-EXAMPLE", &sample("s3-server-access.log"));
+    write(
+        d,
+        "guardduty/findings.jsonl.gz",
+        &gzip(&sample("guardduty.jsonl")),
+    );
+    write(
+        d,
+        "s3-access/2023-11-10-22-15-00-EXAMPLE",
+        &sample("s3-server-access.log"),
+    );
     write(
         d,
         "AWSLogs/123456789012/elasticloadbalancing/us-east-1/2023/11/10/alb.log.gz",
@@ -91,21 +99,33 @@ fn a_mixed_directory_is_classified_and_each_type_routed_to_its_rules() {
     assert_eq!(per_log_type(&scan, "Fixture.EveryLogType"), all);
     // A CloudTrail rule sees CloudTrail events only, and so does a rule that names no type.
     let cloudtrail = expected(&[("AWS.CloudTrail", 2)]);
-    assert_eq!(per_log_type(&scan, "Fixture.CloudTrail.EveryEvent"), cloudtrail);
+    assert_eq!(
+        per_log_type(&scan, "Fixture.CloudTrail.EveryEvent"),
+        cloudtrail
+    );
     assert_eq!(per_log_type(&scan, "untyped_plain_rule"), cloudtrail);
 
     // Each type's rule matched its own events, read with the format's field names.
     let vpc = scan.alerts_of("Fixture.VPC.RejectedSSH");
     assert_eq!(vpc.len(), 1);
-    assert_eq!(vpc[0]["title"], "Rejected SSH from 203.0.113.12 to eni-0a1b2c3d4e5f60718");
+    assert_eq!(
+        vpc[0]["title"],
+        "Rejected SSH from 203.0.113.12 to eni-0a1b2c3d4e5f60718"
+    );
     assert_eq!(vpc[0]["log_type"], "AWS.VPCFlow");
-    assert_eq!(vpc[0]["event"]["p_event_time"], "2023-11-14 22:13:00.000000");
+    assert_eq!(
+        vpc[0]["event"]["p_event_time"],
+        "2023-11-14 22:13:00.000000"
+    );
     let alb = scan.alerts_of("Fixture.ALB.AdminDenied");
     assert_eq!(alb.len(), 1);
     assert_eq!(alb[0]["dedup"], "198.51.100.77");
     let s3 = scan.alerts_of("Fixture.S3.AccessDenied");
     assert_eq!(s3.len(), 1);
-    assert_eq!(s3[0]["event"]["p_any_ip_addresses"], serde_json::json!(["198.51.100.23"]));
+    assert_eq!(
+        s3[0]["event"]["p_any_ip_addresses"],
+        serde_json::json!(["198.51.100.23"])
+    );
     let guardduty = scan.alerts_of("Fixture.GuardDuty.HighSeverity");
     assert_eq!(guardduty.len(), 1);
     assert_eq!(
@@ -120,8 +140,17 @@ fn a_mixed_directory_is_classified_and_each_type_routed_to_its_rules() {
     let unknown = scan.logs_containing("unknown log type: not JSON");
     assert_eq!(unknown.len(), 2, "{}", scan.stderr);
     for (report, line) in unknown.iter().zip(["line 1", "line 2"]) {
-        assert!(report["input"].as_str().unwrap().ends_with("notes/unknown.txt"), "{report}");
-        assert!(report["position"].as_str().unwrap().starts_with(line), "{report}");
+        assert!(
+            report["input"]
+                .as_str()
+                .unwrap()
+                .ends_with("notes/unknown.txt"),
+            "{report}"
+        );
+        assert!(
+            report["position"].as_str().unwrap().starts_with(line),
+            "{report}"
+        );
     }
 }
 
@@ -134,21 +163,39 @@ fn log_type_flag_reads_every_record_as_that_type() {
     let vpc = vpc.display().to_string();
 
     let forced = scan(
-        &["--rules", &rules(), "--no-progress", "--log-type", "AWS.ALB", &alb],
+        &[
+            "--rules",
+            &rules(),
+            "--no-progress",
+            "--log-type",
+            "AWS.ALB",
+            &alb,
+        ],
         None,
     );
     assert_eq!(forced.status, 0, "{}", forced.stderr);
     assert_eq!(forced.count("events"), 3);
-    assert_eq!(per_log_type(&forced, "Fixture.EveryLogType"), expected(&[("AWS.ALB", 3)]));
+    assert_eq!(
+        per_log_type(&forced, "Fixture.EveryLogType"),
+        expected(&[("AWS.ALB", 3)])
+    );
 
     // Flow logs read as ALB: every line, the header included, is reported and counted.
     let wrong = scan(
-        &["--rules", &rules(), "--no-progress", "--log-type", "aws.alb", &vpc],
+        &[
+            "--rules",
+            &rules(),
+            "--no-progress",
+            "--log-type",
+            "aws.alb",
+            &vpc,
+        ],
         None,
     );
     assert_eq!(wrong.count("events"), 0);
     assert_eq!(wrong.count("malformed"), 4);
-    let reports = wrong.logs_containing("not an AWS.ALB event: the first field is not a request type");
+    let reports =
+        wrong.logs_containing("not an AWS.ALB event: the first field is not a request type");
     assert_eq!(reports.len(), 4, "{}", wrong.stderr);
     assert!(reports[0]["input"].as_str().unwrap().ends_with("flows.log"));
     assert!(wrong.alerts.is_empty());
@@ -175,7 +222,10 @@ fn text_logs_from_stdin_and_with_crlf_line_endings() {
         .unwrap()
         .replace('\n', "\r\n")
         .into_bytes();
-    let scan = scan(&["--rules", &rules(), "--no-progress", "-"], Some(&gzip(&crlf)));
+    let scan = scan(
+        &["--rules", &rules(), "--no-progress", "-"],
+        Some(&gzip(&crlf)),
+    );
     assert_eq!(scan.status, 0, "{}", scan.stderr);
     assert_eq!(scan.count("events"), 3);
     assert_eq!(
@@ -184,5 +234,8 @@ fn text_logs_from_stdin_and_with_crlf_line_endings() {
     );
     let denied = scan.alerts_of("Fixture.S3.AccessDenied");
     assert_eq!(denied[0]["event"]["aclrequired"], Value::Null);
-    assert_eq!(denied[0]["event"]["hostheader"], "amzn-s3-demo-bucket.s3.amazonaws.com");
+    assert_eq!(
+        denied[0]["event"]["hostheader"],
+        "amzn-s3-demo-bucket.s3.amazonaws.com"
+    );
 }

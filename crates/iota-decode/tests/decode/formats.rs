@@ -297,7 +297,11 @@ fn text_lines_trickled_and_over_the_limit() {
             state: max as u64,
         };
         let out = run_with(&mut reader, "flows.log", &opts);
-        assert_eq!(out.event_strings(), ["first line", "last line"], "reads of {max}");
+        assert_eq!(
+            out.event_strings(),
+            ["first line", "last line"],
+            "reads of {max}"
+        );
         assert_eq!(out.malformed().len(), 1);
         assert_eq!(out.malformed()[0].position.line, 2);
         assert_eq!(

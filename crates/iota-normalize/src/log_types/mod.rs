@@ -211,7 +211,10 @@ fn scan<'de, S: JsonScan<'de>>(
 fn first_key(json: &str) -> Option<&str> {
     let rest = json.strip_prefix('{')?.trim_start();
     let rest = rest.strip_prefix('"')?;
-    let end = rest.bytes().take(32).position(|b| b == b'"' || b == b'\\')?;
+    let end = rest
+        .bytes()
+        .take(32)
+        .position(|b| b == b'"' || b == b'\\')?;
     (rest.as_bytes()[end] == b'"').then(|| &rest[..end])
 }
 

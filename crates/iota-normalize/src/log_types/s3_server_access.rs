@@ -93,7 +93,10 @@ pub(crate) fn parse(fields: &[Cow<'_, str>]) -> Result<Line, String> {
         return Err("the third field is not a [dd/Mon/yyyy:HH:MM:SS +zzzz] time".into());
     };
     let operation = &fields[6];
-    if operation.len() < 3 || !operation.contains('.') || !operation.starts_with(|c: char| c.is_ascii_uppercase()) {
+    if operation.len() < 3
+        || !operation.contains('.')
+        || !operation.starts_with(|c: char| c.is_ascii_uppercase())
+    {
         return Err("the seventh field is not an operation such as REST.GET.OBJECT".into());
     }
     let line_len = fields.iter().map(|f| f.len() + 3).sum();

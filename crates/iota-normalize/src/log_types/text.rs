@@ -190,8 +190,9 @@ mod tests {
 
     #[test]
     fn quoted_and_bracketed_fields_keep_their_spaces() {
-        let fields = split(r#"a [06/Feb/2019:00:00:38 +0000] "GET /x HTTP/1.1" - "say \"hi\" \\o/" """#)
-            .unwrap();
+        let fields =
+            split(r#"a [06/Feb/2019:00:00:38 +0000] "GET /x HTTP/1.1" - "say \"hi\" \\o/" """#)
+                .unwrap();
         assert_eq!(
             fields,
             vec![
