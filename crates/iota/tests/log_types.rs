@@ -239,3 +239,35 @@ fn text_logs_from_stdin_and_with_crlf_line_endings() {
         "amzn-s3-demo-bucket.s3.amazonaws.com"
     );
 }
+
+#[test]
+fn a_rule_naming_no_log_type_is_listed_as_a_cloudtrail_rule() {
+    let output = Command::new(env!("CARGO_BIN_EXE_iota"))
+        .args(["rules", "list", "--json", &rules()])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let listed: BTreeMap<String, Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let rule: Value = serde_json::from_str(l).unwrap();
+            (
+                rule["id"].as_str().unwrap().to_owned(),
+                rule["log_types"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed["untyped_plain_rule"],
+        serde_json::json!(["AWS.CloudTrail"])
+    );
+    assert_eq!(
+        listed["Fixture.VPC.RejectedSSH"],
+        serde_json::json!(["AWS.VPCFlow"])
+    );
+}
