@@ -1,5 +1,6 @@
 //! Every log type end to end through the real `iota scan`: a directory mixing all of them
-//! (plain and gzip, nested, plus text that is no log) is classified record by record and each
+//! (plain and gzip, nested, a file mixing JSON types, text that is no log) is classified
+//! record by record and each
 //! event reaches only the rules whose `LogTypes` name its type; `--log-type` forces one type.
 //! The samples are the hand-written ones of `crates/iota-normalize/tests/data/log-types`
 //! (see the README there for the AWS format each follows); the rules are
@@ -79,26 +80,45 @@ fn a_mixed_directory_is_classified_and_each_type_routed_to_its_rules() {
         &gzip(&sample("alb.log")),
     );
     write(d, "notes/unknown.txt", &sample("unknown.txt"));
+    // One file of JSON lines mixing types: a new CloudTrail event, a copy of one from the
+    // trail file (a duplicate eventID), an Insights event, and a GuardDuty finding exported
+    // again (a finding id is no dedup key).
+    let trail: Value = serde_json::from_slice(&sample("cloudtrail.json")).unwrap();
+    let mut new_event = trail["Records"][0].clone();
+    new_event["eventID"] = "e1f2a3b4-0000-4000-8000-000000000003".into();
+    let insights: Value = serde_json::from_slice(&sample("cloudtrail-insight.json")).unwrap();
+    let mut insight = insights["Records"][0].clone();
+    insight["eventID"] = "c0ffee00-0000-4000-8000-000000000003".into();
+    let finding = String::from_utf8(sample("guardduty.jsonl")).unwrap();
+    let mixed = format!(
+        "{}\n{}\n{}\n{}\n",
+        new_event,
+        trail["Records"][1],
+        insight,
+        finding.lines().nth(1).unwrap()
+    );
+    write(d, "exports/mixed.jsonl", mixed.as_bytes());
 
     let path = d.display().to_string();
     let scan = scan(&["--rules", &rules(), "--no-progress", &path], None);
     assert_eq!(scan.status, 0, "{}", scan.stderr);
-    assert_eq!(scan.count("files"), 8);
-    assert_eq!(scan.count("events"), 2 + 2 + 3 + 2 + 2 + 3 + 3);
+    assert_eq!(scan.count("files"), 9);
+    assert_eq!(scan.count("events"), 2 + 2 + 3 + 2 + 2 + 3 + 3 + 3);
+    assert_eq!(scan.count("duplicates"), 1);
     assert_eq!(scan.count("malformed"), 2, "the two lines of unknown.txt");
     assert!(scan.rule_errors.is_empty(), "{:?}", scan.rule_errors);
 
     let all = expected(&[
         ("AWS.ALB", 3),
-        ("AWS.CloudTrail", 2),
-        ("AWS.CloudTrailInsight", 2),
-        ("AWS.GuardDuty", 2),
+        ("AWS.CloudTrail", 3),
+        ("AWS.CloudTrailInsight", 3),
+        ("AWS.GuardDuty", 3),
         ("AWS.S3ServerAccess", 3),
         ("AWS.VPCFlow", 5),
     ]);
     assert_eq!(per_log_type(&scan, "Fixture.EveryLogType"), all);
     // A CloudTrail rule sees CloudTrail events only, and so does a rule that names no type.
-    let cloudtrail = expected(&[("AWS.CloudTrail", 2)]);
+    let cloudtrail = expected(&[("AWS.CloudTrail", 3)]);
     assert_eq!(
         per_log_type(&scan, "Fixture.CloudTrail.EveryEvent"),
         cloudtrail
@@ -129,11 +149,16 @@ fn a_mixed_directory_is_classified_and_each_type_routed_to_its_rules() {
     let guardduty = scan.alerts_of("Fixture.GuardDuty.HighSeverity");
     assert_eq!(guardduty.len(), 1);
     assert_eq!(
+        guardduty[0]["event_count"], 2,
+        "exported twice, evaluated twice"
+    );
+    assert_eq!(
         guardduty[0]["title"],
         "Credentials for instance role web-server-role used from external IP address."
     );
     let insight = scan.alerts_of("Fixture.CloudTrailInsight.Started");
     assert_eq!(insight.len(), 1);
+    assert_eq!(insight[0]["event_count"], 2);
     assert_eq!(insight[0]["event"]["insightDetails"]["state"], "Start");
 
     // Unknown text is reported line by line, naming the file and the line.
