@@ -306,6 +306,12 @@ fn json_records_with_keys_in_another_order_are_still_classified() {
         .normalize(cloudtrail.as_bytes(), parse_time())
         .unwrap();
     assert_eq!(event.log_type, "AWS.CloudTrail");
+    // A first key that misleads costs a second parse, not the classification.
+    let misleading = r#"{"schemaVersion":"2.0","eventVersion":"1.08","eventName":"StopLogging"}"#;
+    let event = normalizer(None)
+        .normalize(misleading.as_bytes(), parse_time())
+        .unwrap();
+    assert_eq!(event.log_type, "AWS.CloudTrail");
 }
 
 #[test]

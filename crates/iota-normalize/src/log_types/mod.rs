@@ -9,7 +9,8 @@
 //! key, the key each producer writes first (CloudTrail `eventVersion`, GuardDuty
 //! `schemaVersion`), so that a CloudTrail event pays for one scan only; a record whose first
 //! key says nothing (keys sorted by some tool) is scanned by every JSON log type at once, in
-//! the same single pass.
+//! the same single pass. Only a record whose first key misleads (`schemaVersion` first, but
+//! no GuardDuty finding) is parsed a second time.
 //!
 //! Text lines (`AWS.VPCFlow`, `AWS.S3ServerAccess`, `AWS.ALB`) are split into fields by
 //! `text` and turned into a JSON object with the format's field names (Panther's), so that
@@ -34,6 +35,8 @@ use crate::capture::{CapturePlan, Captured, Captures};
 use crate::indicators::Indicators;
 use crate::walk::{walk, Both, Sink};
 use crate::NormalizeError;
+
+use text::TextEvent;
 
 /// A log type iota can classify and normalize: the value of `p_log_type`, and what rules
 /// name in their `LogTypes`.
@@ -164,7 +167,13 @@ pub(crate) fn classify_json<'de>(
     let classified = match hinted {
         Some(LogType::GuardDuty) => scan::<guardduty::GuardDuty>(json, &mut captures, forced)?,
         Some(_) => scan::<cloudtrail::CloudTrail>(json, &mut captures, forced)?,
-        None => {
+        None => None,
+    };
+    let classified = match (classified, forced) {
+        (None, None) => {
+            // No hint, or one the record did not live up to (a CloudTrail hint always does:
+            // `eventVersion` is what classifies): every JSON log type in one pass.
+            captures = Captures::new(plan);
             let mut cloudtrail = cloudtrail::CloudTrail::default();
             let mut guardduty = guardduty::GuardDuty::default();
             walk(
@@ -174,6 +183,7 @@ pub(crate) fn classify_json<'de>(
             .map_err(NormalizeError::invalid_json)?;
             cloudtrail.finish(None).or_else(|| guardduty.finish(None))
         }
+        (classified, _) => classified,
     };
     match (classified, forced) {
         (Some(classified), _) => Ok((classified, captures.into_values())),
@@ -207,7 +217,7 @@ fn scan<'de, S: JsonScan<'de>>(
 }
 
 /// The first key of a JSON object, when it is a plain string (no escapes) near the start.
-/// Only a hint: a wrong or missing answer costs speed, never correctness.
+/// Only a hint: a wrong or missing answer costs a parse, never correctness.
 fn first_key(json: &str) -> Option<&str> {
     let rest = json.strip_prefix('{')?.trim_start();
     let rest = rest.strip_prefix('"')?;
@@ -220,7 +230,7 @@ fn first_key(json: &str) -> Option<&str> {
 
 /// What the lines of one input have declared so far: the layout a VPC flow log header line
 /// set for the lines after it.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default)]
 pub(crate) struct LineContext {
     vpcflow: Option<vpcflow::Layout>,
 }
@@ -231,8 +241,6 @@ pub(crate) enum Line {
     Header(LogType),
     Event(TextEvent),
 }
-
-pub(crate) use text::TextEvent;
 
 /// Classifies one text line (not JSON; no line break) and turns it into a JSON event with
 /// the format's field names. With `forced`, only that log type is tried.

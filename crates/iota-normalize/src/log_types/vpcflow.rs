@@ -82,7 +82,7 @@ const KNOWN: [(&str, &str, Value); 29] = [
 const DEFAULT_FIELDS: usize = 14;
 
 /// The fields of the lines of one file, in order: JSON name and value kind.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub(crate) struct Layout {
     fields: Vec<(String, Value)>,
 }
