@@ -1,9 +1,12 @@
 """JSON encoding and decoding for the runtime: orjson when importable, the stdlib otherwise.
 
 Both back ends produce compact UTF-8 bytes and refuse what the Rust side could not read back
-(NaN/Infinity with the stdlib, lone surrogates with either), so a frame that was encoded is a
-frame iota can parse. Wrapped event values serialise as the data they wrap.
+(lone surrogates), so a frame that was encoded is a frame iota can parse. In rule-produced
+data (`dumps_lenient_keys`) both write NaN and the infinities as null, which is what JSON can
+say of them. Wrapped event values serialise as the data they wrap.
 """
+
+import math
 
 from .event import json_default
 
@@ -38,4 +41,19 @@ else:
         """Compact UTF-8 JSON bytes."""
         return _ENCODER.encode(value).encode("utf-8")
 
-    dumps_lenient_keys = dumps
+    def dumps_lenient_keys(value):
+        """Like dumps, for rule-produced data: NaN and the infinities become null, as orjson
+        writes them (the stdlib already turns non-string keys into strings)."""
+        try:
+            return dumps(value)
+        except ValueError:
+            return dumps(_finite(value))
+
+    def _finite(value):
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {key: _finite(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [_finite(item) for item in value]
+        return value

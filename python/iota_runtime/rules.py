@@ -8,6 +8,7 @@ rule's functions by one set of rules.
 """
 
 import inspect
+import reprlib
 from collections.abc import Mapping
 
 from . import jsonio
@@ -29,6 +30,11 @@ OPTIONAL_FUNCTIONS = (
     "destinations",
     "unique",
 )
+
+# What one alert may carry from a rule, however much the rule returns: alert_context as
+# encoded JSON, and the number of destinations (each cut like every other string).
+MAX_ALERT_CONTEXT_BYTES = 256 * 1024
+MAX_DESTINATIONS = 100
 
 _FAILED = object()
 
@@ -167,7 +173,8 @@ class Rule:
         severity = normalise_severity(value)
         if severity is None:
             raise ReturnTypeError(
-                f"returned {value!r}, expected one of INFO, LOW, MEDIUM, HIGH, CRITICAL or DEFAULT"
+                f"returned {reprlib.repr(value)}, expected one of INFO, LOW, MEDIUM, HIGH, "
+                "CRITICAL or DEFAULT"
             )
         return severity
 
@@ -175,10 +182,21 @@ class Rule:
     def _alert_context(value):
         if not isinstance(value, Mapping):
             raise ReturnTypeError(f"returned {_type_name(value)}, expected dict")
+        # Each entry takes at least 4 bytes (`"":0,`): spare encoding what cannot fit.
+        if len(value) > MAX_ALERT_CONTEXT_BYTES // 4:
+            raise ReturnTypeError(
+                f"returned {len(value)} entries, more than fit in the "
+                f"{MAX_ALERT_CONTEXT_BYTES} bytes of JSON an alert may carry"
+            )
         try:
             encoded = jsonio.dumps_lenient_keys(value)
         except (TypeError, ValueError, OverflowError) as exc:
             raise ReturnTypeError(f"returned a dict that is not JSON-serialisable: {exc}") from None
+        if len(encoded) > MAX_ALERT_CONTEXT_BYTES:
+            raise ReturnTypeError(
+                f"returned {len(encoded)} bytes of JSON, more than the "
+                f"{MAX_ALERT_CONTEXT_BYTES} bytes of JSON an alert may carry"
+            )
         return jsonio.loads(encoded)
 
     def _destinations(self, value):
@@ -186,11 +204,15 @@ class Rule:
             return None
         if not isinstance(value, (list, tuple, ImmutableList)):
             raise ReturnTypeError(f"returned {_type_name(value)}, expected a list of str or None")
+        if len(value) > MAX_DESTINATIONS:
+            raise ReturnTypeError(
+                f"returned {len(value)} destinations, more than the {MAX_DESTINATIONS} allowed"
+            )
         out = []
         for item in value:
             if not isinstance(item, str):
                 raise ReturnTypeError(f"returned a list holding {_type_name(item)}, expected str")
-            out.append(clean_text(item))
+            out.append(self._clip(item))
         return out
 
     def identify(self, event, event_index, errors):

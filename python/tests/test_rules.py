@@ -187,6 +187,37 @@ class FunctionErrors(unittest.TestCase):
             errors[0]["error"],
         )
 
+    def test_alert_context_is_bounded(self):
+        for context, error in [
+            ({"k": "v" * 300_000}, r"returned 300008 bytes of JSON, more than the 262144 bytes"),
+            ({str(i): i for i in range(100_000)}, r"returned 100000 entries, more than fit in the 262144 bytes"),
+        ]:
+            match, errors = run(make(alert_context=lambda e: context))
+            self.assertIsNone(match["alert_context"])
+            self.assertRegex(errors[0]["error"], r"^ReturnTypeError: alert_context\(\) " + error)
+        match, errors = run(make(alert_context=lambda e: {"k": "v" * 200_000}))
+        self.assertEqual((len(match["alert_context"]["k"]), errors), (200_000, []))
+
+    def test_non_finite_numbers_in_alert_context_become_null(self):
+        match, errors = run(make(alert_context=lambda e: {"nan": float("nan"), "inf": [float("-inf")]}))
+        self.assertEqual((match["alert_context"], errors), ({"nan": None, "inf": [None]}, []))
+
+    def test_destinations_are_bounded(self):
+        match, errors = run(make(max_length=5, destinations=lambda e: ["slack-security"]))
+        self.assertEqual((match["destinations"], errors), (["slack"], []))
+        match, errors = run(make(destinations=lambda e: ["x"] * 1_000_000))
+        self.assertIsNone(match["destinations"])
+        self.assert_single_error(
+            errors,
+            "destinations",
+            "ReturnTypeError: destinations() returned 1000000 destinations, more than the 100 allowed",
+        )
+
+    def test_a_huge_wrong_value_is_not_copied_into_the_error(self):
+        match, errors = run(make(severity=lambda e: "x" * 10_000_000))
+        self.assertEqual(match["severity"], "HIGH")
+        self.assertLess(len(errors[0]["error"]), 200, errors[0]["error"])
+
     def test_system_exit_in_optional_function(self):
         def title(event):
             raise SystemExit(3)

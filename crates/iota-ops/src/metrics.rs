@@ -41,6 +41,9 @@ pub const DELIVERY_FAILURES_TOTAL: &str = "iota_delivery_failures_total";
 pub const PROCESSING_LAG_SECONDS: &str = "iota_processing_lag_seconds";
 /// Duration of one poll of the source, in seconds.
 pub const POLL_DURATION_SECONDS: &str = "iota_poll_duration_seconds";
+/// Rounds (a poll, a receive from the queue, a batch of files) that failed: the source or
+/// the state store could not be used.
+pub const POLL_FAILURES_TOTAL: &str = "iota_poll_failures_total";
 /// Unix time of the last poll that succeeded.
 pub const LAST_POLL_SUCCESS_TIMESTAMP_SECONDS: &str = "iota_last_poll_success_timestamp_seconds";
 /// Alert deliveries waiting in the outbox.
@@ -57,7 +60,8 @@ const POLL_DURATION_BUCKETS: &[f64] = &[
 pub enum ObjectOutcome {
     /// Every event of the object was processed.
     Ok,
-    /// Some events were processed, then the object broke (e.g. truncated).
+    /// Some events were processed, but the object broke off (e.g. truncated) or held
+    /// malformed records (skipped).
     Partial,
     /// Nothing could be processed; the object will be retried.
     Failed,
@@ -118,6 +122,7 @@ pub fn install() -> Result<MetricsHandle, OpsError> {
         BYTES_TOTAL,
         MALFORMED_TOTAL,
         WORKER_RESTARTS_TOTAL,
+        POLL_FAILURES_TOTAL,
     ] {
         counter!(name).increment(0);
     }
@@ -171,6 +176,10 @@ fn describe() {
         "Unix time of the last source poll that succeeded."
     );
     describe_gauge!(OUTBOX_PENDING, "Alert deliveries waiting in the outbox.");
+    describe_counter!(
+        POLL_FAILURES_TOTAL,
+        "Polls (or queue receives, or batches of files) that failed: the source or the state store could not be used."
+    );
 }
 
 /// Registers the per-rule counters ([`MATCHES_TOTAL`], [`RULE_ERRORS_TOTAL`]) of `rule` at 0,
@@ -248,10 +257,13 @@ fn lag_seconds(now: DateTime<Utc>, newest_event_time: DateTime<Utc>) -> f64 {
 }
 
 /// A poll of the source finished after `duration`; when `ok`, it also sets
-/// [`LAST_POLL_SUCCESS_TIMESTAMP_SECONDS`] to now.
+/// [`LAST_POLL_SUCCESS_TIMESTAMP_SECONDS`] to now, otherwise it counts in
+/// [`POLL_FAILURES_TOTAL`].
 pub fn poll_finished(duration: Duration, ok: bool) {
     histogram!(POLL_DURATION_SECONDS).record(duration.as_secs_f64());
-    if ok {
+    if !ok {
+        counter!(POLL_FAILURES_TOTAL).increment(1);
+    } else {
         let now = Utc::now();
         let seconds = now.timestamp() as f64 + f64::from(now.timestamp_subsec_millis()) / 1000.0;
         gauge!(LAST_POLL_SUCCESS_TIMESTAMP_SECONDS).set(seconds);

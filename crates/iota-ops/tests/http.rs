@@ -216,6 +216,7 @@ fn metrics_show_what_the_helpers_recorded() {
     metrics::delivery_attempt("slack-metrics-test", true);
     metrics::set_processing_lag(Utc::now() - TimeDelta::seconds(120));
     metrics::poll_finished(Duration::from_millis(700), true);
+    metrics::poll_finished(Duration::from_millis(800), false);
     metrics::set_outbox_pending(7);
 
     let (status, content_type, body) = get(&server, "/metrics");
@@ -261,8 +262,9 @@ fn metrics_show_what_the_helpers_recorded() {
     let lag: f64 = value("iota_processing_lag_seconds").parse().unwrap();
     assert!((120.0..130.0).contains(&lag), "{lag}");
     assert_eq!(value(r#"iota_poll_duration_seconds_bucket{le="0.5"}"#), "0");
-    assert_eq!(value(r#"iota_poll_duration_seconds_bucket{le="1"}"#), "1");
-    assert_eq!(value("iota_poll_duration_seconds_count"), "1");
+    assert_eq!(value(r#"iota_poll_duration_seconds_bucket{le="1"}"#), "2");
+    assert_eq!(value("iota_poll_duration_seconds_count"), "2");
+    assert_eq!(value("iota_poll_failures_total"), "1");
     let last_success: f64 = value("iota_last_poll_success_timestamp_seconds")
         .parse()
         .unwrap();

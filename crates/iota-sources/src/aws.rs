@@ -21,7 +21,13 @@ pub struct AwsOptions {
     pub force_path_style: bool,
     /// A role to assume with STS on top of the base credentials.
     pub assume_role: Option<String>,
+    /// How long one attempt of a request may wait for its answer ([`DEFAULT_REQUEST_TIMEOUT`]
+    /// when `None`); downloads also bound the time of their body by it ([`crate::s3::fetch`]).
+    pub request_timeout: Option<Duration>,
 }
+
+/// How long one attempt of a request waits for its answer unless told otherwise.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Loads the SDK configuration: the credential chain, then the role to assume if any.
 pub async fn sdk_config(options: &AwsOptions) -> Result<SdkConfig, String> {
@@ -31,7 +37,7 @@ pub async fn sdk_config(options: &AwsOptions) -> Result<SdkConfig, String> {
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(5))
-                .read_timeout(Duration::from_secs(60))
+                .read_timeout(options.request_timeout.unwrap_or(DEFAULT_REQUEST_TIMEOUT))
                 .build(),
         );
     if let Some(region) = &options.region {

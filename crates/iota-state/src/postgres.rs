@@ -89,6 +89,14 @@ impl Postgres {
         let invalid_url = |f| StoreError::new("(invalid PostgreSQL URL)", "open", f);
         let (driver_url, tls) = TlsSettings::take_from_url(url).map_err(|e| invalid_url(db(e)))?;
         let mut config: Config = driver_url.parse().map_err(|e| invalid_url(db(e)))?;
+        // The driver ends the user info at the first `@`, so the rest of a password holding
+        // a raw `@` would become the host name, and be shown in every message naming it.
+        let host_holds_at = |host: &::postgres::config::Host| matches!(host, ::postgres::config::Host::Tcp(name) if name.contains('@'));
+        if config.get_hosts().iter().any(host_holds_at) {
+            return Err(invalid_url(Failure::Invalid(
+                "a user name or password holding `@` must write it %40".into(),
+            )));
+        }
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -286,5 +294,23 @@ impl<'a> FromSql<'a> for Value {
 
     fn accepts(ty: &Type) -> bool {
         matches!(*ty, Type::INT8 | Type::INT4 | Type::INT2) || <&str as FromSql>::accepts(ty)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_raw_at_sign_in_the_password_is_refused_without_showing_the_password() {
+        let Err(err) = Postgres::connect("postgres://iota:first@second@127.0.0.1:1/iota") else {
+            panic!("connected");
+        };
+        let message = err.to_string();
+        assert!(message.contains("%40"), "{message}");
+        assert!(
+            !message.contains("first") && !message.contains("second"),
+            "{message}"
+        );
     }
 }

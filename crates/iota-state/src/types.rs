@@ -103,9 +103,10 @@ pub struct ObjectProgress {
 #[serde(rename_all = "lowercase")]
 pub enum ObjectOutcome {
     Ok,
-    /// Done, but part of the object could not be read (this error): the events before the
-    /// error were processed and committed. Reading it again would end the same way, so it
-    /// is not processed again.
+    /// Done, but part of the object could not be read (this error): it breaks off (the
+    /// events before the break were processed and committed), or some of its records are
+    /// malformed (skipped; every other one was processed). Reading it again would end the
+    /// same way, so it is not processed again.
     Partial(String),
     /// Processing failed with this error; the object is to be processed again.
     Failed(String),

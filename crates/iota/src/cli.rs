@@ -295,8 +295,10 @@ pub struct WorkerArgs {
     #[arg(long, value_name = "N", env = "IOTA_WORKERS")]
     pub workers: Option<usize>,
 
-    /// Wall-clock budget for one batch in a worker; past it the worker is killed, the rule that
-    /// was running is reported, and the rest of the batch is retried on a new worker.
+    /// Budget for one batch in a worker, in wall-clock time and in CPU time (RLIMIT_CPU, which
+    /// the kernel enforces even if iota is gone), and for importing one rule; past it the
+    /// worker is killed, the rule that was running is reported, and the rest of the batch is
+    /// retried on a new worker.
     #[arg(long, value_name = "DURATION", env = "IOTA_RULE_TIMEOUT", default_value = "30s",
           value_parser = humantime::parse_duration)]
     pub rule_timeout: Duration,
@@ -462,6 +464,12 @@ pub struct AwsArgs {
     /// stores need.
     #[arg(long, env = "IOTA_FORCE_PATH_STYLE")]
     pub force_path_style: bool,
+
+    /// How long one attempt of an AWS request may wait for its answer; a download must also
+    /// keep up an average of 64 KiB/s after that. Failed attempts are retried (4 in all).
+    #[arg(long, value_name = "DURATION", env = "IOTA_AWS_REQUEST_TIMEOUT", default_value = "60s",
+          value_parser = positive_duration)]
+    pub request_timeout: Duration,
 }
 
 impl AwsArgs {
@@ -471,6 +479,7 @@ impl AwsArgs {
             endpoint_url: self.endpoint_url.clone(),
             force_path_style: self.force_path_style,
             assume_role: self.assume_role.clone(),
+            request_timeout: Some(self.request_timeout),
         }
     }
 }
@@ -542,6 +551,12 @@ pub struct S3PollArgs {
     #[arg(long, value_name = "N", env = "IOTA_DOWNLOAD_CONCURRENCY", default_value_t = 8,
           value_parser = clap::value_parser!(u16).range(1..=256))]
     pub download_concurrency: u16,
+
+    /// How long after a failure an object (it could not be downloaded or committed) is read
+    /// again; the wait doubles with each further failure, up to 60 times this.
+    #[arg(long, value_name = "DURATION", env = "IOTA_FAILED_OBJECT_RETRY", default_value = "1m",
+          value_parser = positive_duration)]
+    pub failed_object_retry: Duration,
 
     #[command(flatten)]
     pub aws: AwsArgs,
@@ -899,4 +914,15 @@ fn parse_since(value: &str) -> Result<DateTime<Utc>, String> {
              (24h, 7d)"
                 .to_string()
         })
+}
+
+/// A duration longer than zero (`30s`, `1m`).
+fn positive_duration(value: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(value) {
+        Ok(duration) if duration.is_zero() => {
+            Err("must be longer than 0s (e.g. 30s, 1m)".to_owned())
+        }
+        Ok(duration) => Ok(duration),
+        Err(err) => Err(err.to_string()),
+    }
 }

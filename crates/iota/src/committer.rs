@@ -204,7 +204,16 @@ impl Collector for StoreCollector<'_> {
         let object = self.objects.get(done.input).and_then(Option::as_ref);
         if let Some(object) = object {
             let outcome = match done.failure {
-                None => ObjectOutcome::Ok,
+                None if done.malformed == 0 => ObjectOutcome::Ok,
+                // Every good record was evaluated; the record says what was skipped.
+                None => ObjectOutcome::Partial(format!(
+                    "{} malformed record{} skipped; the first at {}",
+                    done.malformed,
+                    if done.malformed == 1 { "" } else { "s" },
+                    done.first_malformed
+                        .as_deref()
+                        .unwrap_or("an unknown position")
+                )),
                 // The input may be readable later: nothing of it is kept, it is read again
                 // from the start.
                 Some(InputFailure::Open(error)) => {

@@ -6,8 +6,11 @@
 //! - [`Daemon::serve`]: the HTTP endpoint (`/healthz`, `/readyz` with the state store's check
 //!   besides the source's, `/metrics`); not started with `--once`;
 //! - [`Daemon::round`]: the metrics of one round ([`Round`]);
-//! - [`Daemon::idle_until`]: the wait between rounds, during which the deliveries that come
-//!   due are sent;
+//! - [`Daemon::idle_until`]: the wait between rounds;
+//! - the deliveries: a thread of their own sends what the outbox holds after each round and
+//!   every few seconds, so that a slow or hung receiver never holds up the reading of logs
+//!   (each attempt is bounded by its output's timeout, and an output that fails is not tried
+//!   again before the next pass); with `--once`, [`Daemon::finish`] sends them all at the end;
 //! - [`Daemon::prune`] applies `--alert-retention`;
 //! - [`Daemon::finish`]: the end of the run. After a shutdown request the outbox gets what is
 //!   left of `--shutdown-timeout` (the rest waits for the next run); `--once` waits for its
@@ -27,9 +30,9 @@
 //! daemon.finish()
 //! ```
 
-use std::cell::Cell;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use iota_ops::{OpsServer, Readiness, Shutdown};
@@ -52,7 +55,7 @@ const DAEMON_MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
 /// its deliveries.
 const ONCE_MAX_BACKOFF: Duration = Duration::from_secs(10);
 
-/// How often deliveries that came due are sent while waiting for the next round.
+/// How often deliveries that came due are sent besides after each round.
 const DELIVERY_TICK: Duration = Duration::from_secs(5);
 
 /// The daemon-wide flags, whichever daemon has them.
@@ -66,15 +69,14 @@ pub struct DaemonSettings<'a> {
 pub struct Daemon {
     pub shutdown: Shutdown,
     pub store: Arc<dyn StateStore>,
-    pub outputs: Vec<Box<dyn AlertOutput>>,
+    pub outputs: Arc<[Box<dyn AlertOutput>]>,
     pub errors: ErrorReport,
     once: bool,
     alert_retention: Duration,
     listen: SocketAddr,
     shutdown_timeout: Duration,
-    /// When [`Daemon::idle_until`] next sends the deliveries due: at once after a round, every
-    /// [`DELIVERY_TICK`] otherwise.
-    next_delivery: Cell<Instant>,
+    /// `None` with `--once`.
+    deliveries: Option<BackgroundDeliveries>,
 }
 
 impl Daemon {
@@ -82,10 +84,13 @@ impl Daemon {
         let shutdown = Shutdown::install()?;
         let outputs = open_outputs(settings.engine.config.as_deref(), &settings.engine.outputs)?;
         let errors = ErrorReport::new(settings.engine.errors_out.as_deref())?;
-        let store = Arc::from(state_store::open(
+        let store: Arc<dyn StateStore> = Arc::from(state_store::open(
             &settings.daemon.state,
             IfMissing::Create,
         )?);
+        let outputs: Arc<[Box<dyn AlertOutput>]> = outputs.into();
+        let deliveries = (!settings.once)
+            .then(|| BackgroundDeliveries::start(Arc::clone(&store), Arc::clone(&outputs)));
         Ok(Daemon {
             shutdown,
             store,
@@ -95,7 +100,7 @@ impl Daemon {
             alert_retention: settings.daemon.alert_retention,
             listen: settings.daemon.ops.listen,
             shutdown_timeout: settings.daemon.ops.shutdown_timeout,
-            next_delivery: Cell::new(Instant::now()),
+            deliveries,
         })
     }
 
@@ -123,41 +128,15 @@ impl Daemon {
         }
     }
 
-    /// Waits until `until`, sending the deliveries that come due (those due now first, at
-    /// once after a round). `wait(timeout)` blocks for at most `timeout` and returns true when
-    /// something needs the daemon before `until`: a shutdown request (which always ends the
-    /// wait), or new work.
+    /// Waits until `until` (the deliveries go on meanwhile). `wait(timeout)` blocks for at
+    /// most `timeout` and returns true when something needs the daemon before `until`: a
+    /// shutdown request (which always ends the wait), or new work.
     pub fn idle_until(&self, until: Instant, wait: &dyn Fn(Duration) -> bool) {
         while !self.shutdown.is_requested() {
-            if Instant::now() >= self.next_delivery.get() {
-                self.send_due();
-                self.next_delivery.set(Instant::now() + DELIVERY_TICK);
-            }
             let now = Instant::now();
-            if now >= until {
+            if now >= until || wait(until - now) {
                 return;
             }
-            let nap = until.min(self.next_delivery.get()) - now;
-            if wait(nap) {
-                return;
-            }
-        }
-    }
-
-    /// Sends the deliveries due now; a failure is reported and retried at the next round.
-    fn send_due(&self) {
-        let deliverer = Deliverer::new(self.store.as_ref(), &self.outputs, DAEMON_MAX_BACKOFF);
-        match deliverer.send_due() {
-            Ok(report) => log_deliveries(&report),
-            Err(err) => tracing::error!("cannot deliver alerts: {err:#}"),
-        }
-        // What is still waiting, for iota_outbox_pending: retries not due yet, or deliveries to
-        // an output that is down.
-        match self.store.outbox_status() {
-            Ok(status) => {
-                iota_ops::metrics::set_outbox_pending(status.iter().map(|s| s.pending).sum());
-            }
-            Err(err) => tracing::warn!("cannot read the outbox: {err}"),
         }
     }
 
@@ -171,6 +150,10 @@ impl Daemon {
     /// outbox for the next run); with `--once`, every delivery, waiting for retries. An error
     /// only when the state store cannot be used with `--once`.
     pub fn finish(&self) -> anyhow::Result<()> {
+        // The attempt in flight is bounded by its output's timeout.
+        if let Some(deliveries) = &self.deliveries {
+            deliveries.stop();
+        }
         if self.shutdown.is_requested() {
             let deadline = self.shutdown.deadline(self.shutdown_timeout);
             tracing::info!("shutting down: sending due alerts");
@@ -235,6 +218,86 @@ impl Round<'_> {
             iota_ops::metrics::worker_restarted();
         }
         iota_ops::metrics::poll_finished(self.started.elapsed(), ok);
-        self.daemon.next_delivery.set(Instant::now());
+        if let Some(deliveries) = &self.daemon.deliveries {
+            deliveries.wake();
+        }
+    }
+}
+
+/// The thread that sends the outbox's due deliveries: when woken (after a round), and every
+/// [`DELIVERY_TICK`].
+struct BackgroundDeliveries {
+    signal: Arc<(Mutex<DeliverySignal>, Condvar)>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+#[derive(Default)]
+struct DeliverySignal {
+    wake: bool,
+    stop: bool,
+}
+
+impl BackgroundDeliveries {
+    fn start(store: Arc<dyn StateStore>, outputs: Arc<[Box<dyn AlertOutput>]>) -> Self {
+        let signal = Arc::new((Mutex::new(DeliverySignal::default()), Condvar::new()));
+        let waiting = Arc::clone(&signal);
+        let thread = std::thread::Builder::new()
+            .name("deliveries".into())
+            .spawn(move || loop {
+                {
+                    let (lock, condvar) = &*waiting;
+                    let guard = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    let (mut guard, _) = condvar
+                        .wait_timeout_while(guard, DELIVERY_TICK, |s| !s.wake && !s.stop)
+                        .unwrap_or_else(|e| e.into_inner());
+                    if guard.stop {
+                        return;
+                    }
+                    guard.wake = false;
+                }
+                send_due(store.as_ref(), &outputs);
+            })
+            .expect("spawn the delivery thread");
+        BackgroundDeliveries {
+            signal,
+            thread: Mutex::new(Some(thread)),
+        }
+    }
+
+    /// Sends the deliveries due now, without waiting for the tick.
+    fn wake(&self) {
+        self.signal(|s| s.wake = true);
+    }
+
+    /// Ends the thread once its current pass is over.
+    fn stop(&self) {
+        self.signal(|s| s.stop = true);
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+
+    fn signal(&self, change: impl FnOnce(&mut DeliverySignal)) {
+        let (lock, condvar) = &*self.signal;
+        change(&mut lock.lock().unwrap_or_else(|e| e.into_inner()));
+        condvar.notify_one();
+    }
+}
+
+/// Sends the deliveries due now; a failure is reported and retried at the next pass.
+fn send_due(store: &dyn StateStore, outputs: &[Box<dyn AlertOutput>]) {
+    let deliverer = Deliverer::new(store, outputs, DAEMON_MAX_BACKOFF);
+    match deliverer.send_due() {
+        Ok(report) => log_deliveries(&report),
+        Err(err) => tracing::error!("cannot deliver alerts: {err:#}"),
+    }
+    // What is still waiting, for iota_outbox_pending: retries not due yet, or deliveries to an
+    // output that is down.
+    match store.outbox_status() {
+        Ok(status) => {
+            iota_ops::metrics::set_outbox_pending(status.iter().map(|s| s.pending).sum());
+        }
+        Err(err) => tracing::warn!("cannot read the outbox: {err}"),
     }
 }

@@ -7,6 +7,10 @@
 //! delivery recorded as sent is never claimed again; one whose deliverer died mid-send is
 //! claimed again when its lease expires, so a crash can repeat at most the send in flight,
 //! and never loses one.
+//!
+//! An output whose attempt fails and is to be retried gets no further attempt in the same
+//! pass: a receiver that is down or hangs costs one timeout per pass, not one per alert
+//! waiting for it.
 
 use std::time::{Duration, Instant};
 
@@ -106,7 +110,8 @@ impl<'a> Deliverer<'a> {
         }
     }
 
-    /// Sends `output`'s due deliveries once each and records the outcomes.
+    /// Sends `output`'s due deliveries once each, until one fails and is to be retried, and
+    /// records the outcomes.
     fn deliver_due(
         &self,
         output: &dyn AlertOutput,
@@ -132,12 +137,16 @@ impl<'a> Deliverer<'a> {
             if claimed.is_empty() {
                 break;
             }
+            let mut retrying = false;
             for delivery in &claimed {
-                self.attempt(output, &policy, delivery, counts)?;
+                retrying |= self.attempt(output, &policy, delivery, counts)?;
             }
             // Durable before the store says so (the file output syncs here).
             if let Err(err) = output.flush() {
                 tracing::error!(output = output.name(), "cannot flush: {err}");
+            }
+            if retrying {
+                break;
             }
         }
         Ok(())
@@ -149,11 +158,12 @@ impl<'a> Deliverer<'a> {
         policy: &RetryPolicy,
         delivery: &Delivery,
         counts: &mut DrainReport,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<bool> {
         let alert = &delivery.alert;
         let attempt = delivery.attempts + 1;
         let sent = output.send(alert);
         iota_ops::metrics::delivery_attempt(output.name(), sent.is_ok());
+        let mut retrying = false;
         let recorded = match sent {
             Ok(()) => {
                 counts.sent += 1;
@@ -162,6 +172,7 @@ impl<'a> Deliverer<'a> {
             Err(error) => match policy.after_failure(attempt, &error) {
                 Some(delay) => {
                     counts.retried += 1;
+                    retrying = true;
                     tracing::warn!(output = output.name(), alert = %alert.id, attempt, "delivery failed, retrying in {delay:.1?}: {error}");
                     let retry_at = Utc::now()
                         + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
@@ -183,7 +194,8 @@ impl<'a> Deliverer<'a> {
                 output.name(),
                 self.store.name()
             )
-        })
+        })?;
+        Ok(retrying)
     }
 
     /// Deliveries queued for an output that this run does not have wait for a run that has

@@ -413,7 +413,10 @@ fn the_daemon_serves_health_readiness_and_metrics_and_stops_on_sigterm() {
             drop(stream);
             let (status, body) = http_get(&addr, "/metrics");
             assert_eq!(status, 200);
-            if body.contains("iota_objects_total{outcome=\"ok\"} 15") {
+            // The poll's end sets the lag, after its last commit.
+            if body.contains("iota_objects_total{outcome=\"ok\"} 15")
+                && body.contains("iota_processing_lag_seconds")
+            {
                 break body;
             }
         }

@@ -11,6 +11,7 @@
 
 mod process;
 mod protocol;
+mod sandbox;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -136,7 +137,13 @@ impl Evaluator {
         config: WorkerConfig,
         state: Arc<dyn RuleState>,
     ) -> Result<Arc<Self>, WorkerError> {
-        let python_version = process::check_python(&config.python).map_err(WorkerError::Python)?;
+        let interpreter = process::check_python(&config.python).map_err(WorkerError::Python)?;
+        let python_version = interpreter.version;
+        let config = WorkerConfig {
+            python: interpreter.executable,
+            ..config
+        };
+        sandbox::hide_own_process();
         let n = rules.rules.len();
         Ok(Arc::new(Evaluator {
             config,
@@ -468,8 +475,15 @@ impl Worker {
         if let Err(err) = self.ensure_started() {
             return Err(AttemptFailure::Died(err.to_string()));
         }
-        let deadline = Instant::now() + self.shared.config.batch_timeout;
+        let budget = self.shared.config.batch_timeout;
+        let deadline = Instant::now() + budget;
         let process = self.process.as_mut().expect("started");
+        if let Err(err) = process.limit_cpu_time(budget) {
+            return Err(AttemptFailure::Died(match process.try_status() {
+                Some(status) => describe_status(status),
+                None => format!("cannot set the worker's CPU time limit: {err}"),
+            }));
+        }
         let state = &self.shared.state;
         let outcome = process.pipes.send(frame, deadline).and_then(|()| loop {
             // Rules' state requests come before the answer, each answered at once.
@@ -575,6 +589,7 @@ impl Worker {
             let answer = process
                 .pipes
                 .send(&self.shared.init_frame(), deadline)
+                .and_then(|()| self.await_ready(&process, deadline))
                 .and_then(|()| process.pipes.recv(deadline));
             let failure = match answer {
                 Ok(payload) => match serde_json::from_slice::<ReadyMessage>(&payload) {
@@ -602,7 +617,10 @@ impl Worker {
                     }
                     Err(err) => format!("unreadable ready message: {err}"),
                 },
-                Err(PipeError::Timeout) => "timed out importing the rules".to_string(),
+                Err(PipeError::Timeout) => {
+                    "timed out importing the rules (one rule's import may take up to --rule-timeout)"
+                        .to_string()
+                }
                 Err(err) => describe_death(&mut process, err),
             };
             // A rule that crashes or hangs its worker at import time is an import error.
@@ -627,6 +645,29 @@ impl Worker {
             }
         }
         Ok(())
+    }
+
+    /// Waits for the worker's answer to `init` until `deadline`, or until one rule's import
+    /// has run longer than a batch may (the progress record names the rule being imported),
+    /// whichever comes first: an import that hangs is that rule's import error.
+    fn await_ready(&self, process: &Process, deadline: Instant) -> Result<(), PipeError> {
+        let per_rule = self.shared.config.batch_timeout;
+        let mut importing = process.progress();
+        let mut since = Instant::now();
+        loop {
+            let check = (Instant::now() + Duration::from_millis(200)).min(deadline);
+            match process.pipes.wait_readable(check) {
+                Err(PipeError::Timeout) if Instant::now() < deadline => {
+                    let now = process.progress();
+                    if now != importing {
+                        (importing, since) = (now, Instant::now());
+                    } else if importing.is_some_and(|p| p.rule >= 0) && since.elapsed() > per_rule {
+                        return Err(PipeError::Timeout);
+                    }
+                }
+                other => return other,
+            }
+        }
     }
 }
 
@@ -665,6 +706,9 @@ fn describe_status(status: std::process::ExitStatus) -> String {
             "the worker was killed (SIGKILL; out of memory or killed from outside)".into()
         }
         (None, Some(libc::SIGSEGV)) => "the worker crashed (SIGSEGV)".into(),
+        (None, Some(libc::SIGXCPU)) => {
+            "the worker used up its CPU time for the batch (SIGXCPU; see --rule-timeout)".into()
+        }
         (None, Some(signal)) => format!("the worker died of signal {signal}"),
         (None, None) => format!("the worker ended ({status})"),
     }

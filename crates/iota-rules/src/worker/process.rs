@@ -1,6 +1,6 @@
 //! Starting and killing one Python worker process: scrubbed environment, protocol pipes on
-//! fds 3 and 4, the progress record on fd 5, an address-space limit, its own process group,
-//! and its stdout/stderr drained into the debug log.
+//! fds 3 and 4, the progress record on fd 5, the sandbox of `sandbox.rs`, its own process
+//! group, and its stdout/stderr drained into the debug log.
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -12,6 +12,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::thread;
 
 use super::protocol::Pipes;
+use super::sandbox::{self, Filters};
 use super::WorkerConfig;
 
 /// Environment variables a worker may see. Everything else (AWS credentials, tokens, iota's
@@ -53,6 +54,8 @@ impl Process {
             child_fds[2].as_raw_fd(),
         ];
         let memory_limit = config.memory_limit_bytes;
+        let startup_cpu = sandbox::cpu_seconds(config.startup_timeout);
+        let filters = Filters::build()?;
 
         let mut command = Command::new(&config.python);
         command.arg("-I");
@@ -75,7 +78,8 @@ impl Process {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        // SAFETY: only async-signal-safe calls (fcntl, dup2, setrlimit) between fork and exec.
+        // SAFETY: only async-signal-safe calls (fcntl, dup2, prlimit, prctl, seccomp) between
+        // fork and exec.
         unsafe {
             command.pre_exec(move || {
                 // Move the sources above 9 first so that dup2 onto 3..5 cannot clobber one.
@@ -100,7 +104,10 @@ impl Process {
                         return Err(io::Error::last_os_error());
                     }
                 }
-                Ok(())
+                // Importing the rules is the first request; each later one moves the limit.
+                sandbox::set_limit(0, libc::RLIMIT_CPU, startup_cpu)?;
+                sandbox::drop_capabilities();
+                filters.install()
             });
         }
         let mut child = command.spawn()?;
@@ -162,6 +169,11 @@ impl Process {
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// Allows the worker `budget` of CPU time from now on (its next request).
+    pub(crate) fn limit_cpu_time(&self, budget: std::time::Duration) -> io::Result<()> {
+        sandbox::limit_cpu_time(self.child.id(), budget)
+    }
 }
 
 /// Rule output is diagnostics for rule authors, never data: it goes to the debug log, one
@@ -195,16 +207,27 @@ fn pycache_prefix(dir: &Path) -> std::ffi::OsString {
     option
 }
 
+/// A Python 3 interpreter, as it describes itself.
+pub(crate) struct Interpreter {
+    pub version: String,
+    /// The interpreter binary itself (`sys.executable`): workers run it directly, since a
+    /// launcher script in between (a pyenv shim, say) would need to start processes, which
+    /// a worker may not.
+    pub executable: std::path::PathBuf,
+}
+
 /// Checks that `python` exists and is Python 3, for a clear error before any worker starts.
-pub(crate) fn check_python(python: &Path) -> Result<String, String> {
+pub(crate) fn check_python(python: &Path) -> Result<Interpreter, String> {
     let output = Command::new(python)
         .arg("-I")
         .arg("-c")
-        .arg("import sys; print('%d.%d.%d' % sys.version_info[:3])")
+        .arg("import sys; print('%d.%d.%d' % sys.version_info[:3]); print(sys.executable)")
         .stdin(Stdio::null())
         .output()
         .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
-    let version = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut lines = stdout.lines();
+    let version = lines.next().unwrap_or_default().trim().to_string();
     if !output.status.success() || !version.starts_with('3') {
         return Err(format!(
             "{} is not a working Python 3 interpreter (got {:?})",
@@ -212,5 +235,12 @@ pub(crate) fn check_python(python: &Path) -> Result<String, String> {
             version
         ));
     }
-    Ok(version)
+    let executable = match lines.next().map(str::trim) {
+        Some(path) if !path.is_empty() => path.into(),
+        _ => python.to_path_buf(),
+    };
+    Ok(Interpreter {
+        version,
+        executable,
+    })
 }

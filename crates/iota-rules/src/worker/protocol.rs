@@ -64,6 +64,12 @@ impl Pipes {
         Ok(payload)
     }
 
+    /// Returns once the worker has written something (or closed its end), or at `deadline`
+    /// with [`PipeError::Timeout`]; reads nothing.
+    pub(crate) fn wait_readable(&self, deadline: Instant) -> Result<(), PipeError> {
+        wait(&self.from_worker, libc::POLLIN, deadline)
+    }
+
     fn write_all(&self, mut buf: &[u8], deadline: Instant) -> Result<(), PipeError> {
         while !buf.is_empty() {
             wait(&self.to_worker, libc::POLLOUT, deadline)?;

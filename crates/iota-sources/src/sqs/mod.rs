@@ -11,6 +11,8 @@ use std::time::Duration;
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 
+use crate::aws::DEFAULT_REQUEST_TIMEOUT;
+
 /// One queue.
 pub struct Queue {
     client: aws_sdk_sqs::Client,
@@ -65,6 +67,8 @@ impl Queue {
             .wait_time_seconds(wait.as_secs() as i32)
             .visibility_timeout(visibility.as_secs() as i32)
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .customize()
+            .config_override(self.long_poll_timeouts(wait))
             .send()
             .await
             .map_err(|e| self.error("receive from", e))?;
@@ -84,6 +88,21 @@ impl Queue {
                 })
             })
             .collect())
+    }
+
+    /// A long poll answers after up to `wait`: the read timeout counts from then.
+    fn long_poll_timeouts(&self, wait: Duration) -> aws_sdk_sqs::config::Builder {
+        let timeouts = self.client.config().timeout_config().cloned();
+        let read_timeout = timeouts
+            .as_ref()
+            .and_then(|t| t.read_timeout())
+            .unwrap_or(DEFAULT_REQUEST_TIMEOUT);
+        let timeouts = timeouts
+            .map(|t| t.to_builder())
+            .unwrap_or_default()
+            .read_timeout(read_timeout + wait)
+            .build();
+        aws_sdk_sqs::config::Builder::default().timeout_config(timeouts)
     }
 
     pub async fn delete(&self, message: &Message) -> Result<(), SqsError> {

@@ -94,7 +94,6 @@ pub fn run(args: SqsArgs) -> anyhow::Result<u8> {
             if args.once {
                 break;
             }
-            daemon.idle_until(Instant::now(), &|left| daemon.shutdown.sleep(left));
             continue;
         }
         if let Err(err) = consumer.consume(messages, &mut workers, &round) {
@@ -105,7 +104,6 @@ pub fn run(args: SqsArgs) -> anyhow::Result<u8> {
         if rounds.is_multiple_of(100) {
             daemon.prune();
         }
-        daemon.idle_until(Instant::now(), &|left| daemon.shutdown.sleep(left));
     }
     daemon.finish()?;
     drop(server);
@@ -160,19 +158,19 @@ impl Consumer<'_> {
         for message in messages {
             match notification::parse(&message.body) {
                 Ok(Notification::Ignored(reason)) => {
-                    tracing::debug!(message = %message.id, "nothing to read ({reason}); deleted");
+                    tracing::debug!(message_id = %message.id, "nothing to read ({reason}); deleted");
                     ignored.push(message);
                 }
                 Ok(Notification::Created(objects)) => match self.identify(&objects) {
                     Ok(objects) => pending.push(Pending { message, objects }),
                     Err(err) => tracing::warn!(
-                        message = %message.id,
+                        message_id = %message.id,
                         receive_count = message.receive_count,
                         "left for redelivery: {err}"
                     ),
                 },
                 Err(err) => tracing::error!(
-                    message = %message.id,
+                    message_id = %message.id,
                     receive_count = message.receive_count,
                     "left for the queue's redrive policy (dead-letter queue): {err}"
                 ),
@@ -307,7 +305,7 @@ impl Consumer<'_> {
             match self.reader.runtime.block_on(self.queue.delete(message)) {
                 Ok(()) => return,
                 Err(err) if attempt == 3 => {
-                    tracing::warn!(message = %message.id, "cannot delete (it will come back and be deleted then): {err}");
+                    tracing::warn!(message_id = %message.id, "cannot delete (it will come back and be deleted then): {err}");
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(200 << attempt)),
             }
@@ -325,7 +323,7 @@ impl Consumer<'_> {
                 tokio::time::sleep(period).await;
                 for message in &messages {
                     if let Err(err) = queue.extend(message, visibility).await {
-                        tracing::warn!(message = %message.id, "cannot extend the visibility: {err}");
+                        tracing::warn!(message_id = %message.id, "cannot extend the visibility: {err}");
                     }
                 }
             }

@@ -66,32 +66,30 @@ impl<'a> DecodeStage<'a> {
     pub(super) fn process(&mut self, position: usize, input: &Input) {
         self.batch.input = position;
         self.batches_sent = 0;
-        let (events, newest_event_time, failure) = self.decode_input(input);
+        let done = self.decode_input(position, input);
         self.flush();
-        self.ends.send(
-            self.batches_sent,
-            InputDone {
-                input: position,
-                events,
-                newest_event_time,
-                failure,
-            },
-        );
+        self.ends.send(self.batches_sent, done);
     }
 
-    /// Returns the events decoded, the newest event time and, when the input could not be read
-    /// completely, why.
-    fn decode_input(
-        &mut self,
-        input: &Input,
-    ) -> (u64, Option<DateTime<Utc>>, Option<InputFailure>) {
+    /// What was read of the input at `position`: the events decoded, the newest event time,
+    /// the malformed records and, when the input could not be read completely, why.
+    fn decode_input(&mut self, position: usize, input: &Input) -> InputDone {
         let name: Arc<str> = input.name().into();
+        let mut done = InputDone {
+            input: position,
+            events: 0,
+            newest_event_time: None,
+            malformed: 0,
+            first_malformed: None,
+            failure: None,
+        };
         let reader = match input.open() {
             Ok(reader) => reader,
             Err(err) => {
                 self.counters.input_errors.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(input = %name, "cannot open input: {err}");
-                return (0, None, Some(InputFailure::Open(err.to_string())));
+                done.failure = Some(InputFailure::Open(err.to_string()));
+                return done;
             }
         };
         let normalizer = Normalizer::new(SourceInfo {
@@ -108,6 +106,15 @@ impl<'a> DecodeStage<'a> {
         let config = self.config;
         let mut events = 0;
         let mut newest: Option<DateTime<Utc>> = None;
+        let (mut malformed, mut first_malformed) = (0u64, None);
+        let counters = self.counters;
+        let mut note_malformed = |position: &dyn std::fmt::Display,
+                                  reason: &dyn std::fmt::Display| {
+            counters.malformed.fetch_add(1, Ordering::Relaxed);
+            tracing::warn!(input = %name, %position, "malformed record skipped: {reason}");
+            malformed += 1;
+            first_malformed.get_or_insert_with(|| format!("{position}: {reason}"));
+        };
         let mut on_record = |record: Record<'_>| match record {
             Record::Event { raw, position } => match normalizer.parse(raw, self.plan) {
                 Ok(parsed) => {
@@ -166,40 +173,34 @@ impl<'a> DecodeStage<'a> {
                 Err(NormalizeError::HeaderLine { log_type }) => {
                     tracing::debug!(input = %name, %position, %log_type, "header line read");
                 }
-                Err(err) => {
-                    self.counters.malformed.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(input = %name, %position, "malformed record skipped: {err}");
-                }
+                Err(err) => note_malformed(&position, &err),
             },
-            Record::Malformed(bad) => {
-                self.counters.malformed.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(input = %name, position = %bad.position, "malformed record skipped: {}", bad.reason);
-            }
+            Record::Malformed(bad) => note_malformed(&bad.position, &bad.reason),
         };
-        match decode(reader, &name, &config.decode, &mut on_record) {
+        let decoded = decode(reader, &name, &config.decode, &mut on_record);
+        self.counters.files.fetch_add(1, Ordering::Relaxed);
+        match decoded {
             Ok(stats) => {
-                self.counters.files.fetch_add(1, Ordering::Relaxed);
                 if let Some(skipped) = stats.skipped {
                     self.counters.files_skipped.fetch_add(1, Ordering::Relaxed);
                     tracing::debug!(input = %name, ?skipped, "input skipped");
                 }
-                (events, newest, None)
             }
             Err(failure) => {
-                self.counters.files.fetch_add(1, Ordering::Relaxed);
                 self.counters.input_errors.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(
                     input = %name,
                     events_before_error = failure.stats.events,
                     "input could not be read completely: {}", failure.error
                 );
-                (
-                    events,
-                    newest,
-                    Some(InputFailure::Read(failure.error.to_string())),
-                )
+                done.failure = Some(InputFailure::Read(failure.error.to_string()));
             }
         }
+        done.events = events;
+        done.newest_event_time = newest;
+        done.malformed = malformed;
+        done.first_malformed = first_malformed;
+        done
     }
 
     fn intern(&mut self, list: Vec<u32>) -> Arc<[u32]> {

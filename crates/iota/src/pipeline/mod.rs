@@ -71,6 +71,10 @@ pub struct InputDone {
     pub events: u64,
     /// The time of its newest event, for the processing lag.
     pub newest_event_time: Option<DateTime<Utc>>,
+    /// Records skipped as malformed (not JSON, not an event, over the size limit).
+    pub malformed: u64,
+    /// Where the first of them is and what is wrong with it.
+    pub first_malformed: Option<String>,
     pub failure: Option<InputFailure>,
 }
 

@@ -9,6 +9,7 @@
 pub mod state_store;
 
 pub mod daemon;
+pub mod fault_proxy;
 pub mod moto;
 pub mod receiver;
 

@@ -275,6 +275,7 @@ fn targets(
         },
         since,
         late_window: args.late_window,
+        failed_object_retry: args.failed_object_retry,
     };
     if let Some(bucket) = &args.bucket {
         let aws = args.aws.options();

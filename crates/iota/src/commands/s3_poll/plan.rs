@@ -31,6 +31,8 @@ pub struct PollSettings {
     pub since: DateTime<Utc>,
     /// How far before its cursor each prefix is listed again.
     pub late_window: Duration,
+    /// The wait before a failed object is read again, doubling with each further failure.
+    pub failed_object_retry: Duration,
 }
 
 /// One poll's work.
@@ -100,7 +102,14 @@ pub fn plan(
             }
         }
     }
-    add_due_retries(store, &source, &trails, now, &mut plan)?;
+    add_due_retries(
+        store,
+        &source,
+        &trails,
+        settings.failed_object_retry,
+        now,
+        &mut plan,
+    )?;
     // Oldest first across prefixes, so that the processing lag stays even.
     plan.objects.sort_by(|a, b| {
         let time = |o: &ListedObject| {
@@ -146,16 +155,19 @@ fn read_cursor(
     })
 }
 
-/// First retry a minute after the failure, doubling up to an hour.
-fn retry_delay(attempts: u32) -> chrono::Duration {
-    let minutes = 1i64 << attempts.saturating_sub(1).min(6);
-    chrono::Duration::minutes(minutes.min(60))
+/// The wait after the `attempts`th failure: `first` after the first, doubling up to 60
+/// times `first` (a minute to an hour by default).
+fn retry_delay(attempts: u32, first: Duration) -> chrono::Duration {
+    let doubled = first.saturating_mul(1 << attempts.saturating_sub(1).min(6));
+    chrono::Duration::from_std(doubled.min(first.saturating_mul(60)))
+        .unwrap_or(chrono::Duration::MAX)
 }
 
 fn add_due_retries(
     store: &dyn StateStore,
     source: &str,
     trails: &[TrailPrefix],
+    first_retry: Duration,
     now: DateTime<Utc>,
     plan: &mut PollPlan,
 ) -> anyhow::Result<()> {
@@ -165,7 +177,7 @@ fn add_due_retries(
     let planned: HashSet<String> = plan.objects.iter().map(|o| o.key.clone()).collect();
     for record in failed {
         let in_scope = trails.iter().any(|t| record.key.starts_with(&t.prefix));
-        let due = record.updated_at + retry_delay(record.attempts) <= now;
+        let due = record.updated_at + retry_delay(record.attempts, first_retry) <= now;
         if in_scope && due && !planned.contains(&record.key) {
             plan.retries += 1;
             plan.objects.push(ListedObject {
@@ -184,6 +196,8 @@ mod tests {
     use iota_state::{CommitUnit, ObjectProgress};
 
     use super::*;
+
+    const MINUTE: Duration = Duration::from_secs(60);
 
     fn failed_object(store: &dyn StateStore, key: &str) {
         let unit = CommitUnit {
@@ -218,6 +232,7 @@ mod tests {
             store.as_ref(),
             &source,
             std::slice::from_ref(&trail),
+            MINUTE,
             Utc::now(),
             &mut now_plan,
         )
@@ -226,7 +241,15 @@ mod tests {
 
         let later = Utc::now() + chrono::Duration::minutes(2);
         let mut later_plan = PollPlan::default();
-        add_due_retries(store.as_ref(), &source, &[trail], later, &mut later_plan).unwrap();
+        add_due_retries(
+            store.as_ref(),
+            &source,
+            &[trail],
+            MINUTE,
+            later,
+            &mut later_plan,
+        )
+        .unwrap();
         let keys: Vec<&str> = later_plan.objects.iter().map(|o| o.key.as_str()).collect();
         assert_eq!(keys, [key], "only the prefix polled");
         assert_eq!(later_plan.objects[0].etag, "e1");
@@ -235,9 +258,12 @@ mod tests {
 
     #[test]
     fn retries_back_off_from_a_minute_to_an_hour() {
-        assert_eq!(retry_delay(1), chrono::Duration::minutes(1));
-        assert_eq!(retry_delay(2), chrono::Duration::minutes(2));
-        assert_eq!(retry_delay(4), chrono::Duration::minutes(8));
-        assert_eq!(retry_delay(30), chrono::Duration::minutes(60));
+        assert_eq!(retry_delay(1, MINUTE), chrono::Duration::minutes(1));
+        assert_eq!(retry_delay(2, MINUTE), chrono::Duration::minutes(2));
+        assert_eq!(retry_delay(4, MINUTE), chrono::Duration::minutes(8));
+        assert_eq!(retry_delay(30, MINUTE), chrono::Duration::minutes(60));
+        let second = Duration::from_secs(1);
+        assert_eq!(retry_delay(1, second), chrono::Duration::seconds(1));
+        assert_eq!(retry_delay(7, second), chrono::Duration::seconds(60));
     }
 }
