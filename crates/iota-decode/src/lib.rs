@@ -6,11 +6,14 @@
 //! - A UTF-8 BOM is skipped; UTF-16 input is a fatal error with a clear reason.
 //! - Format by content: an object with a top-level `Records` array (key need not be first)
 //!   streams its elements; other top-level objects (one per line, or concatenated,
-//!   possibly pretty-printed) are events; a top-level array streams its elements.
+//!   possibly pretty-printed) are events; a top-level array streams its elements. An input
+//!   whose first line does not start with `{` or `[` but is text (UTF-8, no control
+//!   characters) is text lines: each non-blank line is a record (without its line break),
+//!   for the normalizer to classify (VPC flow, S3 server access, ALB access logs).
 //! - Skipped silently (reported in stats): empty / whitespace-only input, CloudTrail digest
 //!   files (`digestPublicKeyFingerprint` / `digestStartTime` keys, or `CloudTrail-Digest/` in
 //!   the name), `ConfigWritabilityCheckFile` (by name).
-//! - Each event larger than `max_event_bytes` is reported as malformed (position + size) and
+//! - Each event (or text line) larger than `max_event_bytes` is reported as malformed (position + size) and
 //!   discarded without being buffered; the stream continues.
 //! - A record that is not an object, or broken structure, is reported with its position and a
 //!   reason; decoding resynchronises where the format allows (next line that starts with `{`
@@ -62,6 +65,8 @@ pub enum Format {
     JsonObjects,
     /// A top-level array of events.
     JsonArray,
+    /// Text, one record per line.
+    TextLines,
 }
 
 impl fmt::Display for Format {
@@ -70,6 +75,7 @@ impl fmt::Display for Format {
             Format::CloudTrailRecords => "CloudTrail Records",
             Format::JsonObjects => "JSON objects",
             Format::JsonArray => "JSON array",
+            Format::TextLines => "text lines",
         })
     }
 }
@@ -134,8 +140,8 @@ impl fmt::Display for Malformed {
 /// One item handed to the caller, in input order.
 #[derive(Debug)]
 pub enum Record<'a> {
-    /// The raw bytes of one JSON object (not yet validated), borrowed until the callback
-    /// returns.
+    /// The raw bytes of one JSON object (not yet validated), or of one line of a text
+    /// input (without its line break), borrowed until the callback returns.
     Event {
         raw: &'a [u8],
         position: Position,

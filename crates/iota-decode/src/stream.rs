@@ -1,7 +1,8 @@
 //! The format-level state machine: finds the records in a CloudTrail `{"Records":[...]}`
-//! file, a stream of top-level objects (JSON lines, concatenated or pretty-printed) or a
-//! top-level array; reports malformed records once each; resynchronises where the format
-//! allows. It works on the window's bytes and keeps every index relative to them.
+//! file, a stream of top-level objects (JSON lines, concatenated or pretty-printed), a
+//! top-level array, or text lines (an input whose first line is text, not JSON); reports
+//! malformed records once each; resynchronises where the format allows. It works on the
+//! window's bytes and keeps every index relative to them.
 
 use memchr::{memchr, memchr3, memchr_iter};
 
@@ -88,6 +89,11 @@ enum State {
     Members(MemberAt),
     /// Inside `current`; afterwards back to the array it belongs to, or to top level.
     Record(Option<ArrayKind>),
+    /// Inside the text line `text_line`. The first line of an input decides whether the input is
+    /// text lines (it is text) or broken JSON (it is not).
+    Line { first: bool },
+    /// Between text lines.
+    TextLines,
     /// Nothing more to find in this input.
     Stopped,
 }
@@ -104,6 +110,15 @@ struct Current {
     scan: ValueScan,
     /// Top-level objects are line-oriented: line breaks help detect truncation.
     lines: bool,
+}
+
+/// The text line being read.
+struct LineInProgress {
+    /// Window index of its first byte; meaningful only while `kept`.
+    start: usize,
+    position: Position,
+    /// Its bytes are still in the window (cleared once it outgrows the size limit).
+    kept: bool,
 }
 
 /// The key of the top-level member being read; long or escaped keys are not compared.
@@ -142,6 +157,7 @@ pub(crate) struct Splitter {
     /// Window index of the next byte to look at.
     pos: usize,
     current: Option<Current>,
+    text_line: Option<LineInProgress>,
     /// Scan of the member value being skipped inside a top-level object.
     value: ValueScan,
     key: Key,
@@ -163,6 +179,7 @@ impl Splitter {
             state: State::TopLevel,
             pos: 0,
             current: None,
+            text_line: None,
             value: ValueScan::inside_object(),
             key: Key {
                 bytes: [0; KEY_CAP],
@@ -207,6 +224,18 @@ impl Splitter {
                 State::Array(kind, at) => self.array(buf, base, kind, at, on),
                 State::Members(at) => self.members(buf, base, at, on),
                 State::Record(parent) => self.record(buf, base, parent, on),
+                State::Line { first } => match memchr(b'\n', &buf[self.pos..]) {
+                    Some(k) => {
+                        self.end_line(buf, base, self.pos + k, first, on);
+                        self.pos += k + 1;
+                    }
+                    None => self.pos = buf.len(),
+                },
+                State::TextLines => {
+                    if let Some(i) = self.skip_space(buf) {
+                        self.start_line(buf, base, i, false);
+                    }
+                }
                 State::Stopped => self.pos = buf.len(),
             }
         }
@@ -224,6 +253,13 @@ impl Splitter {
                 keep = keep.min(cur.start);
             }
         }
+        if let Some(line) = self.text_line.as_mut().filter(|line| line.kept) {
+            if buf.len() - line.start > self.limit {
+                line.kept = false;
+            } else {
+                keep = keep.min(line.start);
+            }
+        }
         if self.lines_at < keep {
             self.line += memchr_iter(b'\n', &buf[self.lines_at..keep]).count() as u64;
             self.lines_at = keep;
@@ -233,6 +269,9 @@ impl Splitter {
         if let Some(cur) = self.current.as_mut().filter(|cur| cur.kept) {
             cur.start -= keep;
         }
+        if let Some(line) = self.text_line.as_mut().filter(|line| line.kept) {
+            line.start -= keep;
+        }
         keep
     }
 
@@ -240,7 +279,13 @@ impl Splitter {
     pub(crate) fn finish(&mut self, buf: &[u8], base: u64, on: &mut dyn FnMut(Record<'_>)) {
         let end = buf.len();
         match self.state {
-            State::TopLevel | State::SkipLine | State::LineStart | State::Stopped => {}
+            State::TopLevel
+            | State::SkipLine
+            | State::LineStart
+            | State::TextLines
+            | State::Stopped => {}
+            // The last line needs no line break.
+            State::Line { first } => self.end_line(buf, base, end, first, on),
             State::Record(_) | State::Members(_) => match self.current.take() {
                 Some(cur) => {
                     let size = base + end as u64 - cur.position.byte_offset;
@@ -308,19 +353,77 @@ impl Splitter {
                 self.state = State::Array(ArrayKind::TopLevel, ArrayAt::First);
                 self.pos = i + 1;
             }
+            // The input's first record does not start like JSON: text lines, if its line
+            // turns out to be text.
+            _ if self.format.is_none() && self.next_index == 0 && self.malformed == 0 => {
+                self.start_line(buf, base, i, true);
+            }
             b => {
                 let position = self.position(buf, base, i);
-                self.reject(
-                    on,
-                    position,
-                    format!(
-                        "expected '{{' or '[' at the start of a record, found {}; \
-                         skipping to the next line that starts with '{{'",
-                        describe(b)
-                    ),
-                );
+                self.reject(on, position, not_json(b));
                 self.state = State::SkipLine;
                 self.pos = i;
+            }
+        }
+    }
+
+    /// A text line starts at window index `i`.
+    fn start_line(&mut self, buf: &[u8], base: u64, i: usize, first: bool) {
+        let position = self.position(buf, base, i);
+        self.text_line = Some(LineInProgress {
+            start: i,
+            position,
+            kept: true,
+        });
+        self.state = State::Line { first };
+        self.pos = i;
+    }
+
+    /// The text line in progress ends just before window index `end` (its line break, or
+    /// the end of input).
+    fn end_line(
+        &mut self,
+        buf: &[u8],
+        base: u64,
+        end: usize,
+        first: bool,
+        on: &mut dyn FnMut(Record<'_>),
+    ) {
+        let line = self
+            .text_line
+            .take()
+            .expect("a line is in progress in the Line state");
+        self.state = State::TextLines;
+        let size = base + end as u64 - line.position.byte_offset;
+        let bytes = match line.kept && size <= self.limit as u64 {
+            true => Some(&buf[line.start..end]),
+            false => None,
+        };
+        let bytes = bytes.map(|b| b.strip_suffix(b"\r").unwrap_or(b));
+        match bytes {
+            Some(bytes) if !first || is_text(bytes) => {
+                if first {
+                    self.format = Some(Format::TextLines);
+                }
+                self.next_index = line.position.index + 1;
+                self.events += 1;
+                on(Record::Event {
+                    raw: bytes,
+                    position: line.position,
+                });
+            }
+            None if !first => {
+                let reason = format!(
+                    "line is {size} bytes, over the limit of {} bytes; skipped",
+                    self.limit
+                );
+                self.reject(on, line.position, reason);
+            }
+            // Not text: the input is JSON that starts with something else.
+            _ => {
+                let b = if line.kept { buf[line.start] } else { b'?' };
+                self.reject(on, line.position, not_json(b));
+                self.state = State::LineStart;
             }
         }
     }
@@ -689,6 +792,21 @@ impl Splitter {
         self.next_index = position.index + 1;
         self.report(on, position, reason);
     }
+}
+
+/// The report for a record that does not start like JSON.
+fn not_json(first: u8) -> String {
+    format!(
+        "expected '{{' or '[' at the start of a record, found {}; skipping to the next line \
+         that starts with '{{'",
+        describe(first)
+    )
+}
+
+/// A line of text: UTF-8 without control characters other than tabs.
+fn is_text(line: &[u8]) -> bool {
+    std::str::from_utf8(line).is_ok()
+        && !line.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f)
 }
 
 /// Bytes that may start a record inside an array: JSON values, and bare tokens that are

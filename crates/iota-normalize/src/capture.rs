@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 
-use crate::walk::{Scalar, Sink, Text};
+use crate::walk::{walk, Scalar, Sink, Text};
 
 /// The key paths to capture, compiled into a trie. Build once, share between threads.
 #[derive(Debug, Clone, Default)]
@@ -78,6 +78,38 @@ pub enum Captured<'a> {
     Container,
     /// Several keys differing only in case matched: any of their values may be what a rule sees.
     Ambiguous,
+}
+
+impl Captured<'_> {
+    fn into_owned(self) -> Captured<'static> {
+        match self {
+            Captured::Str(s) => Captured::Str(Cow::Owned(s.into_owned())),
+            Captured::Missing => Captured::Missing,
+            Captured::Bool(b) => Captured::Bool(b),
+            Captured::Number(n) => Captured::Number(n),
+            Captured::Null => Captured::Null,
+            Captured::Container => Captured::Container,
+            Captured::Ambiguous => Captured::Ambiguous,
+        }
+    }
+}
+
+/// The captures of `json` on their own parse, owned: for the JSON written for a text line,
+/// which does not outlive its normalization.
+pub(crate) fn capture_owned(
+    json: &str,
+    plan: &CapturePlan,
+) -> sonic_rs::Result<Vec<Captured<'static>>> {
+    if plan.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut captures = Captures::new(plan);
+    walk(json, &mut captures)?;
+    Ok(captures
+        .into_values()
+        .into_iter()
+        .map(Captured::into_owned)
+        .collect())
 }
 
 /// Collects captures during a parse (a [`Sink`]); the context is the plan node, if any.

@@ -455,21 +455,31 @@ fn rejected_events() {
     let normalizer = normalizer();
     let normalize = |raw: &[u8]| normalizer.normalize(raw, parse_time()).unwrap_err();
 
-    assert_eq!(normalize(b"{}"), NormalizeError::UnknownLogType);
-    assert_eq!(normalize(b" { } "), NormalizeError::UnknownLogType);
-    assert_eq!(
-        normalize(br#"{"Records":[],"eventname":"x","p_log_type":"AWS.CloudTrail"}"#),
-        NormalizeError::UnknownLogType
-    );
-    assert_eq!(
-        normalize(b"{}").to_string(),
-        "unknown log type: no eventVersion, eventSource or eventName field"
-    );
+    for raw in [
+        &b"{}"[..],
+        b" { } ",
+        br#"{"Records":[],"eventname":"x","p_log_type":"AWS.CloudTrail"}"#,
+    ] {
+        let err = normalize(raw);
+        assert!(
+            matches!(err, NormalizeError::UnknownLogType { .. }),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("unknown log type: no eventVersion, eventSource or eventName field"),
+            "{err}"
+        );
+    }
 
     assert_eq!(normalize(b"[1]"), NormalizeError::NotAnObject);
     assert_eq!(normalize(b"\"eventName\""), NormalizeError::NotAnObject);
-    assert_eq!(normalize(b"null"), NormalizeError::NotAnObject);
     assert_eq!(normalize(b"[1]").to_string(), "not a JSON object");
+    // Anything else that does not start with `{` is a text line of no known format.
+    assert!(matches!(
+        normalize(b"null"),
+        NormalizeError::UnknownLogType { .. }
+    ));
 
     for raw in [
         &b""[..],
@@ -500,31 +510,21 @@ fn rejected_events() {
 }
 
 #[test]
-fn cloudtrail_insights_events_are_refused_as_unsupported() {
+fn cloudtrail_insights_events_are_recognised_by_either_marker() {
     // As CloudTrail writes them under `CloudTrail-Insight/`: `eventVersion` like any
     // CloudTrail event, but the API call is described under `insightDetails`.
     let insight = r#"{"eventVersion":"1.07","eventTime":"2023-07-10T12:00:00Z","awsRegion":"us-east-1","eventID":"5bd5c1a8-9a4b-4b3c-8f0f-1e2b3c4d5e6f","eventType":"AwsCloudTrailInsight","recipientAccountId":"123837392027","sharedEventID":"1f2e3d4c-5b6a-4789-8a9b-0c1d2e3f4a5b","insightDetails":{"state":"Start","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","insightType":"ApiCallRateInsight","insightContext":{"statistics":{"baseline":{"average":0.01},"insight":{"average":5.0}}}},"eventCategory":"Insight"}"#;
-    let normalizer = normalizer();
-    let err = normalizer
-        .normalize(insight.as_bytes(), parse_time())
-        .unwrap_err();
-    assert_eq!(
-        err,
-        NormalizeError::UnsupportedLogType {
-            log_type: "AWS.CloudTrailInsight"
-        }
-    );
-    assert_eq!(
-        err.to_string(),
-        "unsupported log type: AWS.CloudTrailInsight events are not processed yet"
-    );
+    let (event, object) = normalize(insight);
+    assert_eq!(event.log_type, "AWS.CloudTrailInsight");
+    assert_eq!(object["p_log_type"], "AWS.CloudTrailInsight");
+    assert_eq!(object["p_any_aws_account_ids"], json!(["123837392027"]));
     // Either marker is enough; the same keys with other values are ordinary events.
     for marker in [
         r#""eventType":"AwsCloudTrailInsight""#,
         r#""eventCategory":"Insight""#,
     ] {
-        let raw = format!(r#"{{"eventVersion":"1.07",{marker}}}"#);
-        assert!(normalizer.normalize(raw.as_bytes(), parse_time()).is_err());
+        let (event, _) = normalize(&format!(r#"{{"eventVersion":"1.07",{marker}}}"#));
+        assert_eq!(event.log_type, "AWS.CloudTrailInsight");
     }
     let (_, object) = normalize(
         r#"{"eventVersion":"1.09","eventType":"AwsApiCall","eventCategory":"Management"}"#,

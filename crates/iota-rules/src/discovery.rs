@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use walkdir::WalkDir;
 
 use crate::filter;
-use crate::metadata::{DataModel, Mapping, Rule, RuleKind, Severity, YamlSpec, KNOWN_OTHER_KEYS};
+use crate::metadata::{
+    DataModel, Mapping, Rule, RuleKind, Severity, YamlSpec, DEFAULT_LOG_TYPE, KNOWN_OTHER_KEYS,
+};
 use crate::native::{native_spec, NativeKeys};
 use crate::rule_tests::{parse_tests, plain_rule_tests};
 
@@ -484,7 +486,10 @@ fn panther_rule(
         file: py,
         metadata_file: Some(yaml.to_path_buf()),
         enabled: spec.enabled.unwrap_or(true),
-        log_types: spec.log_types.unwrap_or_default(),
+        log_types: spec
+            .log_types
+            .filter(|types| !types.is_empty())
+            .unwrap_or_else(|| vec![DEFAULT_LOG_TYPE.to_owned()]),
         severity,
         display_name: spec.display_name,
         description: spec.description,
@@ -564,7 +569,7 @@ fn plain_rule(id: String, file: PathBuf) -> Rule {
         file,
         metadata_file: None,
         enabled: true,
-        log_types: Vec::new(),
+        log_types: vec![DEFAULT_LOG_TYPE.to_owned()],
         severity: Severity::Info,
         display_name: None,
         description: None,

@@ -15,7 +15,7 @@ pub mod worker;
 
 pub use discovery::{discover, LoadProblem, ProblemLevel, RuleSet, RuleSources};
 pub use filter::Condition;
-pub use metadata::{DataModel, Rule, RuleKind, Severity};
+pub use metadata::{DataModel, Rule, RuleKind, Severity, DEFAULT_LOG_TYPE};
 pub use native::{EventTree, NativeSpec};
 pub use prefilter::{Candidates, NativeVerdict, Prefilter};
 pub use rule_state::{MemoryRuleState, RuleState, StateRequest, StateValue};

@@ -83,7 +83,8 @@ pub struct Rule {
     #[serde(skip)]
     pub metadata_file: Option<PathBuf>,
     pub enabled: bool,
-    /// Log types the rule wants; empty means every log type.
+    /// Log types the rule wants (`LogTypes`; [`DEFAULT_LOG_TYPE`] for a rule that names none);
+    /// empty means every log type.
     pub log_types: Vec<String>,
     pub severity: Severity,
     pub display_name: Option<String>,
@@ -109,6 +110,11 @@ pub struct Rule {
     #[serde(skip)]
     pub native: Option<NativeSpec>,
 }
+
+/// The log type of a rule that names none: a plain Python rule has no metadata to name one,
+/// and iota's rules are CloudTrail rules unless they say otherwise. Without it, such a rule
+/// would be sent the VPC flow, S3 and ALB records too, which it was not written for.
+pub const DEFAULT_LOG_TYPE: &str = "AWS.CloudTrail";
 
 impl Rule {
     pub const DEFAULT_DEDUP_PERIOD_MINUTES: u32 = 60;

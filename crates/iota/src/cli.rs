@@ -427,6 +427,12 @@ pub struct EngineArgs {
     #[arg(long)]
     pub no_prefilter: bool,
 
+    /// Read every input as this log type instead of classifying each record by its content
+    /// (AWS.CloudTrail, AWS.CloudTrailInsight, AWS.VPCFlow, AWS.GuardDuty,
+    /// AWS.S3ServerAccess, AWS.ALB); a record that is not one is reported as malformed.
+    #[arg(long, value_name = "TYPE", env = "IOTA_LOG_TYPE")]
+    pub log_type: Option<iota_normalize::LogType>,
+
     #[command(flatten)]
     pub lake: LakeArgs,
 }
@@ -626,6 +632,8 @@ impl ReplayArgs {
             config: None,
             errors_out: None,
             no_prefilter: self.no_prefilter,
+            // Each record is classified by its content.
+            log_type: None,
             // A replay reads a lake (--lake) but never writes one.
             lake: LakeArgs::default(),
         }
@@ -751,7 +759,8 @@ pub struct S3PollArgs {
           value_parser = humantime::parse_duration)]
     pub late_window: Duration,
 
-    /// Poll once, deliver the alerts and exit (for cron).
+    /// Poll once, deliver the alerts and exit (for cron). A bucket whose lease another
+    /// process holds is waited for, at most --lister-lease after that process stopped.
     #[arg(long)]
     pub once: bool,
 

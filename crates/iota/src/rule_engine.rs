@@ -132,6 +132,7 @@ pub fn pipeline_config(
         lake: lake.map(|lake| std::sync::Arc::clone(lake.intake())),
         time_range: None,
         normalized_inputs: false,
+        log_type: args.log_type,
     }
 }
 

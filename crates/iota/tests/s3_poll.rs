@@ -337,9 +337,12 @@ fn killed_round(
         "--once",
         "--download-concurrency",
         "2",
+        // A killed run keeps its lease until it expires; the next run waits for it.
+        "--lister-lease",
+        "2s",
     ];
     let mut kills = 0;
-    loop {
+    let stderr = loop {
         let mut child = s3_poll_command(moto, &state, &args)
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -360,14 +363,14 @@ fn killed_round(
             .read_to_string(&mut stderr)
             .unwrap();
         assert!(status.success(), "after {kills} kills: {stderr}");
-        break;
-    }
+        break stderr;
+    };
 
     let store = iota_state::open(state.to_str().unwrap()).unwrap();
     let records = store
         .list_objects(&format!("s3://{BUCKET}"), false)
         .unwrap();
-    assert_eq!(records.len(), 60, "each object committed");
+    assert_eq!(records.len(), 60, "each object committed: {stderr}");
     assert!(
         records.iter().all(|r| r.attempts == 1),
         "each object committed once: {records:?}"

@@ -2,7 +2,7 @@
 
 use iota_decode::{DecodeOptions, Format, Position, Skipped};
 
-use crate::common::{gzip, run, run_with, Outcome};
+use crate::common::{gzip, run, run_with, Outcome, Trickle};
 
 const E1: &str = r#"{"eventID":"1","eventName":"GetObject","requestParameters":{"bucketName":"b","key":"a}b]c\"{"}}"#;
 const E2: &str = r#"{"eventID":"2","resources":[{"ARN":"arn:aws:s3:::b"},{"ARN":"x"}],"n":1.5e3,"ok":true,"nil":null}"#;
@@ -256,4 +256,57 @@ fn config_writability_check_file_is_not_read() {
     assert_eq!(out.items, []);
     assert_eq!(out.stats().skipped, Some(Skipped::ConfigWritabilityCheck));
     assert_eq!(reader.position(), 0);
+}
+
+#[test]
+fn text_lines_are_records_one_per_line() {
+    // A VPC flow log as delivered to S3: a header line, records, CRLF on one line, blank
+    // lines, and no line break after the last record.
+    let text = b"version srcaddr dstaddr\n2 10.0.0.1 10.0.0.2\r\n\n   \n  2 10.0.0.3 10.0.0.4\n2 last line";
+    for input in [text.to_vec(), gzip(text)] {
+        let out = run(&input);
+        assert_eq!(
+            out.event_strings(),
+            [
+                "version srcaddr dstaddr",
+                "2 10.0.0.1 10.0.0.2",
+                "2 10.0.0.3 10.0.0.4",
+                "2 last line"
+            ]
+        );
+        assert_eq!(out.stats().format, Some(Format::TextLines));
+        assert_eq!(out.stats().gzip, input[0] == 0x1f);
+        let lines: Vec<u64> = out.items.iter().map(|i| i.position().line).collect();
+        assert_eq!(lines, [1, 2, 5, 6]);
+        let indexes: Vec<u64> = out.items.iter().map(|i| i.position().index).collect();
+        assert_eq!(indexes, [0, 1, 2, 3]);
+    }
+}
+
+#[test]
+fn text_lines_trickled_and_over_the_limit() {
+    let long = "x".repeat(300);
+    let text = format!("first line\n{long}\nlast line\n");
+    let opts = DecodeOptions {
+        max_event_bytes: 100,
+    };
+    for max in [1, 7, 64] {
+        let mut reader = Trickle {
+            data: text.as_bytes(),
+            max,
+            state: max as u64,
+        };
+        let out = run_with(&mut reader, "flows.log", &opts);
+        assert_eq!(
+            out.event_strings(),
+            ["first line", "last line"],
+            "reads of {max}"
+        );
+        assert_eq!(out.malformed().len(), 1);
+        assert_eq!(out.malformed()[0].position.line, 2);
+        assert_eq!(
+            out.malformed()[0].reason,
+            "line is 300 bytes, over the limit of 100 bytes; skipped"
+        );
+    }
 }

@@ -95,9 +95,24 @@ fn broken_first_line_is_reported_and_the_rest_decoded() {
 }
 
 #[test]
-fn garbage_lines_are_skipped_up_to_the_next_object() {
-    let out = run(b"garbage\nmore garbage\n  {\"indented\":true}\n{\"id\":1}\n");
+fn binary_garbage_lines_are_skipped_up_to_the_next_object() {
+    // A first line that is not text cannot start a text log: it is broken JSON.
+    let out = run(b"\x89PNG\x01\nmore garbage\n  {\"indented\":true}\n{\"id\":1}\n");
     assert_eq!(out.event_strings(), ["{\"id\":1}"]);
+    assert_eq!(out.malformed().len(), 1);
+    assert_eq!(out.malformed()[0].position.line, 1);
+    assert_eq!(
+        out.malformed()[0].reason,
+        "expected '{' or '[' at the start of a record, found byte 0x89; skipping to the next \
+         line that starts with '{'"
+    );
+    assert_eq!(out.stats().format, Some(Format::JsonObjects));
+}
+
+#[test]
+fn a_text_line_after_json_is_still_malformed_json() {
+    let out = run(b"{\"id\":1}\ngarbage\nmore garbage\n{\"id\":2}\n");
+    assert_eq!(out.event_strings(), ["{\"id\":1}", "{\"id\":2}"]);
     assert_eq!(out.malformed().len(), 1);
     assert!(out.malformed()[0]
         .reason

@@ -1,10 +1,10 @@
 //! `AWS.CloudTrail`: a management, data or service event as CloudTrail writes it.
 //!
 //! Classification: a top-level `eventVersion`, `eventSource` or `eventName` key. A CloudTrail
-//! Insights event (`eventType` `AwsCloudTrailInsight` or `eventCategory` `Insight`) has
-//! `eventVersion` too but is another log type, `AWS.CloudTrailInsight`, not supported yet: it
-//! is refused rather than passed to `AWS.CloudTrail` rules (see [`CloudTrail::is_insight`]).
-//! Event time: `eventTime` (RFC 3339, CloudTrail writes `2023-07-10T11:42:36Z`).
+//! Insights event has them too, in the same record format: this scan also serves
+//! `AWS.CloudTrailInsight` (see `cloudtrail_insight`), which it reports when the event carries
+//! the Insights markers. Event time: `eventTime` (RFC 3339, CloudTrail writes
+//! `2023-07-10T11:42:36Z`). `eventID` is unique per event: a repeated one is a duplicate.
 //!
 //! Indicators, a selection in the spirit of Panther's CloudTrail schema:
 //!
@@ -24,10 +24,16 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Classified, LogType};
+use super::{cloudtrail_insight, Classified, JsonScan, LogType};
 use crate::fields::parse_rfc3339;
 use crate::indicators::{is_account_id, is_host_name, is_ip, Arn, Indicators, Kind};
 use crate::walk::{Sink, Text};
+
+pub(crate) const LOG_TYPE: &str = "AWS.CloudTrail";
+/// The key CloudTrail writes first in every record.
+pub(crate) const FIRST_KEY: &str = "eventVersion";
+/// What an event lacks when it is not one of this log type.
+pub(crate) const EXPECTED: &str = "no eventVersion, eventSource or eventName field";
 
 /// The scan of one event.
 #[derive(Default)]
@@ -125,8 +131,8 @@ impl<'de> Sink<'de> for CloudTrail<'de> {
             // Last one wins for repeated keys, as in the Python rules' view of the event.
             Field::EventTime => self.event_time = parse_rfc3339(s),
             Field::EventId => self.event_id = Some(s.to_owned()),
-            Field::EventType => self.is_insight |= s == "AwsCloudTrailInsight",
-            Field::EventCategory => self.is_insight |= s == "Insight",
+            Field::EventType => self.is_insight |= cloudtrail_insight::is_event_type(s),
+            Field::EventCategory => self.is_insight |= cloudtrail_insight::is_event_category(s),
             Field::SourceIpAddress => self.address_or_host(value),
             Field::HostHeader => self.address_or_host(value.sub(strip_port(s))),
             Field::AccountId if is_account_id(s) => self.indicators.push(Kind::AwsAccountId, value),
@@ -145,11 +151,17 @@ impl<'de> Sink<'de> for CloudTrail<'de> {
     }
 }
 
-impl<'de> LogType<'de> for CloudTrail<'de> {
-    fn finish(self) -> Option<Classified<'de>> {
+impl<'de> JsonScan<'de> for CloudTrail<'de> {
+    fn finish(self, forced: Option<LogType>) -> Option<Classified<'de>> {
+        let log_type = match (forced, self.is_insight) {
+            (Some(LogType::CloudTrail), _) | (None, false) => LogType::CloudTrail,
+            (Some(LogType::CloudTrailInsight) | None, true) => LogType::CloudTrailInsight,
+            _ => return None,
+        };
         self.is_cloudtrail.then_some(Classified {
-            log_type: "AWS.CloudTrail",
+            log_type,
             event_id: self.event_id,
+            id_is_unique: true,
             event_time: self.event_time,
             indicators: self.indicators,
         })
@@ -157,11 +169,6 @@ impl<'de> LogType<'de> for CloudTrail<'de> {
 }
 
 impl<'de> CloudTrail<'de> {
-    /// The event is a CloudTrail Insights event, whatever its other keys.
-    pub(crate) fn is_insight(&self) -> bool {
-        self.is_insight
-    }
-
     /// `sourceIPAddress` is an address for calls from the internet or a VPC, and a service
     /// host name (`ec2.amazonaws.com`) or `AWS Internal` for calls made by AWS.
     fn address_or_host(&mut self, value: Text<'de, '_>) {

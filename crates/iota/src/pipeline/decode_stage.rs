@@ -1,12 +1,13 @@
-//! One decode thread: opens inputs, decodes them into raw events, parses each once (with the
-//! fields the rules' prefilters need), drops duplicate eventIDs, asks the prefilter which
-//! rules could match, and only for events some rule could match writes the `p_` fields and
-//! adds them to a batch for the rule threads. Native rules are evaluated here: their matches
-//! go in batches of their own straight to the collector, never to a Python worker. With a data
-//! lake, every event gets its `p_` fields and goes into the input's lake staging as well. The
-//! last batches of an input are sent when the input ends, followed by the input's end for the
-//! collector. With a time range, events outside it stop right after the parse; events read
-//! from a data lake lose the `p_` fields of their first normalization before it.
+//! One decode thread: opens inputs, decodes them into raw events (JSON objects or text lines),
+//! parses each once (with the fields the rules' prefilters need), drops duplicate event ids,
+//! asks the prefilter which rules of the event's log type could match, and only for events
+//! some rule could match writes the `p_` fields and adds them to a batch for the rule
+//! threads. Native rules are evaluated here: their matches go in batches of their own
+//! straight to the collector, never to a Python worker. With a data lake, every event gets its
+//! `p_` fields and goes into the input's lake staging as well. The last batches of an input
+//! are sent when the input ends, followed by the input's end for the collector. With a time
+//! range, events outside it stop right after the parse; events read from a data lake lose the
+//! `p_` fields of their first normalization before it.
 
 use std::collections::HashMap;
 use std::io::{self, Read};
@@ -19,7 +20,8 @@ use crossbeam_channel::Sender;
 use iota_decode::{decode, Malformed, Record};
 use iota_lake::InputStaging;
 use iota_normalize::{
-    without_standard_fields, CapturePlan, DedupWindow, NormalizedEvent, Normalizer, SourceInfo,
+    without_standard_fields, CapturePlan, DedupWindow, NormalizeError, NormalizedEvent, Normalizer,
+    SourceInfo,
 };
 use iota_rules::{
     BatchEvent, BatchResults, Candidates, EventTree, Match, NativeVerdict, Prefilter, RuleFailure,
@@ -124,7 +126,8 @@ impl<'a> DecodeStage<'a> {
         let normalizer = Normalizer::new(SourceInfo {
             id: self.config.source_id.clone(),
             label: name.to_string(),
-        });
+        })
+        .with_log_type(self.config.log_type);
         let stdin = matches!(input, Input::Stdin);
         let reader = CountingReader {
             inner: reader,
@@ -152,7 +155,7 @@ impl<'a> DecodeStage<'a> {
                             return;
                         }
                     }
-                    if let Some(id) = parsed.event_id() {
+                    if let Some(id) = parsed.dedup_key() {
                         if !self.dedup.first_seen(id) {
                             self.counters.duplicates.fetch_add(1, Ordering::Relaxed);
                             return;
@@ -164,7 +167,8 @@ impl<'a> DecodeStage<'a> {
                         Some(time) => newest = newest.max(Some(time)),
                         None => {
                             self.counters.time_fallbacks.fetch_add(1, Ordering::Relaxed);
-                            tracing::warn!(input = %name, %position, "eventTime missing or invalid; using the parse time as p_event_time");
+                            let field = parsed.kind().time_field();
+                            tracing::warn!(input = %name, %position, "{field} missing or invalid; using the parse time as p_event_time");
                         }
                     }
                     let prefilter = self.prefilter;
@@ -235,6 +239,9 @@ impl<'a> DecodeStage<'a> {
                     if self.batch.events.len() >= self.config.batch_size {
                         self.flush();
                     }
+                }
+                Err(NormalizeError::HeaderLine { log_type }) => {
+                    tracing::debug!(input = %name, %position, %log_type, "header line read");
                 }
                 Err(err) => note_malformed(&position, &err),
             },

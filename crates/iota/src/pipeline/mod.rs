@@ -25,7 +25,7 @@ use crossbeam_channel::{bounded, RecvTimeoutError, Sender};
 
 use iota_decode::DecodeOptions;
 use iota_lake::LakeIntake;
-use iota_normalize::{CapturePlan, DedupWindow};
+use iota_normalize::{CapturePlan, DedupWindow, LogType};
 use iota_rules::{BatchEvent, BatchResults, Evaluator, Worker};
 use iota_sources::Input;
 
@@ -40,6 +40,8 @@ pub struct PipelineConfig {
     pub source_id: String,
     /// Evaluate rules' prefilters in Rust (off: every rule sees every event of its log types).
     pub prefilter: bool,
+    /// Read every record as this log type (`--log-type`) instead of classifying it.
+    pub log_type: Option<LogType>,
     /// With a data lake: where every normalized event goes, besides the rules.
     pub lake: Option<Arc<LakeIntake>>,
     /// Only events of this time range are evaluated (`iota replay`); the others are counted

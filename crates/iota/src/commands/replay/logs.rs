@@ -134,7 +134,7 @@ fn plan_lake(
 ) -> anyhow::Result<Planned> {
     let location = LakeLocation::parse(uri).map_err(UsageError)?;
     let tables = tables_of(rules);
-    let tables = tables.as_deref();
+    let tables = Some(tables.as_slice());
     let logs = match location {
         LakeLocation::Dir(root) => {
             let files = lake::local_files(&root, tables, range.from, range.to)
@@ -173,17 +173,16 @@ fn plan_lake(
     })
 }
 
-/// The lake tables the enabled rules read; `None` (every table) when one of them takes every
-/// log type.
-fn tables_of(rules: &RuleSet) -> Option<Vec<String>> {
-    let mut tables = BTreeSet::new();
-    for rule in rules.rules.iter().filter(|r| r.enabled) {
-        if rule.log_types.is_empty() {
-            return None;
-        }
-        tables.extend(rule.log_types.iter().map(|t| iota_lake::table_name(t)));
-    }
-    Some(tables.into_iter().collect())
+/// The lake tables the enabled rules read (every rule has its log types; `AWS.CloudTrail`
+/// for one that names none).
+fn tables_of(rules: &RuleSet) -> Vec<String> {
+    let tables: BTreeSet<String> = rules
+        .rules
+        .iter()
+        .filter(|r| r.enabled)
+        .flat_map(|r| r.log_types.iter().map(|t| iota_lake::table_name(t)))
+        .collect();
+    tables.into_iter().collect()
 }
 
 fn objects_of(bucket: &Arc<TrailBucket>, listed: Vec<ListedObject>) -> Vec<S3Object> {

@@ -70,17 +70,31 @@ pub fn run(args: S3PollArgs) -> anyhow::Result<u8> {
         ttl: args.lister_lease,
     };
     let mut failed_polls = 0u64;
+    // With --once, each target is polled once: a run that finds a target's lease held (by a
+    // replica, or by a run killed before it could give it up) waits for it rather than exit
+    // having polled nothing.
+    let mut polled = vec![false; targets.len()];
     loop {
         let round = daemon.round(&evaluator);
         let mut failures = Vec::new();
         let mut standing_by = false;
-        for target in &targets {
+        for (target, polled) in targets.iter().zip(polled.iter_mut()) {
             if daemon.shutdown.is_requested() {
                 break;
+            }
+            if args.once && *polled {
+                continue;
             }
             match lister.take(target) {
                 Ok(true) => {}
                 Ok(false) => {
+                    if args.once {
+                        tracing::info!(
+                            bucket = target.bucket.name(),
+                            lister_lease = ?args.lister_lease,
+                            "another process holds this bucket's lease; waiting for it (at most --lister-lease)"
+                        );
+                    }
                     standing_by = true;
                     continue;
                 }
@@ -106,6 +120,7 @@ pub fn run(args: S3PollArgs) -> anyhow::Result<u8> {
             if let Some(name) = &target.source {
                 record_poll(daemon.store.as_ref(), name, started_at, &outcome);
             }
+            *polled = true;
             if let Err(err) = outcome {
                 failures.push(err);
             }
@@ -119,7 +134,7 @@ pub fn run(args: S3PollArgs) -> anyhow::Result<u8> {
                 return Err(failures.remove(0));
             }
         }
-        if args.once || daemon.shutdown.is_requested() {
+        if (args.once && !standing_by) || daemon.shutdown.is_requested() {
             break;
         }
         daemon.prune();
