@@ -26,8 +26,18 @@ struct Outcome {
 
 #[derive(Debug, PartialEq, Eq)]
 enum Item {
-    Event { raw: Vec<u8>, offset: u64, line: u64, index: u64 },
-    Malformed { offset: u64, line: u64, index: u64, reason: String },
+    Event {
+        raw: Vec<u8>,
+        offset: u64,
+        line: u64,
+        index: u64,
+    },
+    Malformed {
+        offset: u64,
+        line: u64,
+        index: u64,
+        reason: String,
+    },
 }
 
 fn run(input: impl Read, opts: &DecodeOptions) -> Outcome {
@@ -67,8 +77,15 @@ fn run(input: impl Read, opts: &DecodeOptions) -> Outcome {
         malformed: stats.malformed,
         error,
     };
-    let events = outcome.records.iter().filter(|r| matches!(r, Item::Event { .. })).count();
-    assert_eq!(outcome.events, events as u64, "stats.events counts the events delivered");
+    let events = outcome
+        .records
+        .iter()
+        .filter(|r| matches!(r, Item::Event { .. }))
+        .count();
+    assert_eq!(
+        outcome.events, events as u64,
+        "stats.events counts the events delivered"
+    );
     assert_eq!(
         outcome.malformed,
         (outcome.records.len() - events) as u64,
@@ -121,7 +138,13 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
-    let chunked = run(Chunked { data, step: data.len() }, &opts);
+    let chunked = run(
+        Chunked {
+            data,
+            step: data.len(),
+        },
+        &opts,
+    );
     assert_eq!(chunked, whole, "chunked reads give the same records");
 
     if !gzip_input {
@@ -133,7 +156,9 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(gzipped.error.is_some(), whole.error.is_some());
     }
 
-    let small = DecodeOptions { max_event_bytes: 64 };
+    let small = DecodeOptions {
+        max_event_bytes: 64,
+    };
     for record in run(data, &small).records {
         if let Item::Event { raw, .. } = record {
             assert!(raw.len() <= 64, "an event over the limit was delivered");

@@ -124,7 +124,11 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(output["p_log_type"], event.log_type);
     let event_id = original.get("eventID").and_then(Value::as_str);
     if let Some(id) = event_id {
-        assert_eq!(event.event_id.as_deref(), Some(id), "the event id is eventID");
+        assert_eq!(
+            event.event_id.as_deref(),
+            Some(id),
+            "the event id is eventID"
+        );
     }
     let written = |k: &String| k.starts_with("p_any_") && !original.contains_key(k);
     for (key, value) in output.iter().filter(|(k, _)| written(k)) {

@@ -67,11 +67,20 @@ fuzz_target!(|data: &[u8]| {
     for frame in &frames {
         if let Ok((matches, errors)) = read_results(frame, 7, events, rules) {
             for m in &matches {
-                assert!(m.event < events && m.rule < rules, "{m:?} outside the batch");
+                assert!(
+                    m.event < events && m.rule < rules,
+                    "{m:?} outside the batch"
+                );
             }
             for e in &errors {
-                assert!(e.event.is_none_or(|i| i < events), "{e:?} outside the batch");
-                assert!(e.rule.is_none_or(|r| r < rules), "{e:?} outside the rule set");
+                assert!(
+                    e.event.is_none_or(|i| i < events),
+                    "{e:?} outside the batch"
+                );
+                assert!(
+                    e.rule.is_none_or(|r| r < rules),
+                    "{e:?} outside the rule set"
+                );
             }
         }
     }

@@ -104,7 +104,10 @@ impl<R: Read> Read for Gunzip<R> {
                     None
                 }
                 Ok(_) if consumed == 0 && produced == 0 => Some(if at_end {
-                    io::Error::new(io::ErrorKind::UnexpectedEof, "the input ends inside a gzip member")
+                    io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the input ends inside a gzip member",
+                    )
                 } else {
                     io::Error::new(io::ErrorKind::InvalidData, "corrupt deflate stream")
                 }),

@@ -68,7 +68,10 @@ fn corrupt_deflate_data_delivers_the_events_inflated_before_it() {
     input.extend([0xff, 0, 0, 0]); // a final block of the reserved type 3: corrupt
 
     let out = run(&input);
-    let failure = out.result.as_ref().expect_err("corrupt deflate data is an error");
+    let failure = out
+        .result
+        .as_ref()
+        .expect_err("corrupt deflate data is an error");
     assert!(
         matches!(failure.error, DecodeError::Gzip { decompressed, .. } if decompressed == text.len() as u64),
         "{failure}"

@@ -48,8 +48,12 @@ pub fn round_trip(payloads: &[Vec<u8>]) -> (Vec<Vec<u8>>, StreamEnd) {
 fn read_from_pipe(write: impl FnOnce(std::io::PipeWriter)) -> (Vec<Vec<u8>>, StreamEnd) {
     let (reader, writer) = std::io::pipe().expect("pipe");
     // SAFETY: fcntl on a valid fd.
-    let capacity = unsafe { libc::fcntl(writer.as_raw_fd(), libc::F_SETPIPE_SZ, MAX_STREAM as i32) };
-    assert!(capacity >= MAX_STREAM as i32, "a pipe of {MAX_STREAM} bytes (fs.pipe-max-size)");
+    let capacity =
+        unsafe { libc::fcntl(writer.as_raw_fd(), libc::F_SETPIPE_SZ, MAX_STREAM as i32) };
+    assert!(
+        capacity >= MAX_STREAM as i32,
+        "a pipe of {MAX_STREAM} bytes (fs.pipe-max-size)"
+    );
     write(writer);
     let (_, unused) = std::io::pipe().expect("pipe");
     let pipes = Pipes::new(OwnedFd::from(unused), OwnedFd::from(reader)).expect("pipes");

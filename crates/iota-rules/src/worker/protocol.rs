@@ -394,3 +394,59 @@ impl CaseResult {
 pub(crate) struct InspectionMessage {
     pub rules: std::collections::HashMap<String, Vec<String>>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ResultsMessage;
+
+    /// Batch 7: 2 events, a rule set of 3 rules.
+    fn read(answer: &str) -> Result<ResultsMessage, String> {
+        ResultsMessage::read(answer.as_bytes(), 7, 2, 3)
+    }
+
+    #[test]
+    fn an_answer_within_its_batch_is_read() {
+        let message = read(
+            r#"{"type":"results","id":7,
+                "matches":[{"event":1,"rule":2,"dedup":"d"}],
+                "errors":[{"event":0,"rule":null,"function":"event","error":"e"},
+                          {"event":null,"rule":2,"function":"rule","error":"e"}]}"#,
+        )
+        .unwrap();
+        assert_eq!((message.matches[0].event, message.matches[0].rule), (1, 2));
+        assert_eq!(message.errors.len(), 2);
+    }
+
+    /// A rule can write to the protocol pipe itself: an answer naming an event or a rule
+    /// outside the batch is refused (it used to index the batch and panic).
+    #[test]
+    fn an_answer_naming_events_or_rules_outside_the_batch_is_refused() {
+        for (answer, named) in [
+            (
+                r#"{"id":7,"matches":[{"event":2,"rule":0,"dedup":"d"}]}"#,
+                "event 2",
+            ),
+            (
+                r#"{"id":7,"matches":[{"event":0,"rule":3,"dedup":"d"}]}"#,
+                "rule 3",
+            ),
+            (
+                r#"{"id":7,"errors":[{"event":9,"function":"rule","error":"e"}]}"#,
+                "event 9",
+            ),
+            (
+                r#"{"id":7,"errors":[{"rule":4,"function":"rule","error":"e"}]}"#,
+                "rule 4",
+            ),
+        ] {
+            let error = read(answer).unwrap_err();
+            assert!(error.contains(named), "{answer}: {error}");
+        }
+        assert!(read(r#"{"id":8}"#)
+            .unwrap_err()
+            .contains("batch 8 instead of 7"));
+        assert!(read("[")
+            .unwrap_err()
+            .starts_with("unreadable worker answer"));
+    }
+}
