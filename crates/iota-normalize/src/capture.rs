@@ -84,6 +84,8 @@ pub enum Captured<'a> {
 pub(crate) struct Captures<'p, 'de> {
     plan: &'p CapturePlan,
     values: Vec<Captured<'de>>,
+    /// Per plan node: its key was met already.
+    seen: Vec<bool>,
 }
 
 impl<'p, 'de> Captures<'p, 'de> {
@@ -91,6 +93,7 @@ impl<'p, 'de> Captures<'p, 'de> {
         Captures {
             plan,
             values: vec![Captured::Missing; plan.paths],
+            seen: vec![false; plan.nodes.len()],
         }
     }
 
@@ -143,14 +146,21 @@ impl<'de> Sink<'de> for Captures<'_, 'de> {
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
             .map(|&(_, child)| child)?;
-        if let Some(slot) = self.plan.nodes[node as usize].slot {
+        let slot = self.plan.nodes[node as usize].slot;
+        if std::mem::replace(&mut self.seen[node as usize], true) {
+            // The key a second time (repeated, or spelt differently): a rule reads one of
+            // the values (Python's json keeps the last), so neither it nor anything below
+            // it is known, whichever holds what.
+            if let Some(slot) = slot {
+                self.values[slot] = Captured::Ambiguous;
+            }
+            self.mark_below_ambiguous(node);
+        } else if let Some(slot) = slot {
             let current = &mut self.values[slot];
-            *current = if *current == Captured::Missing {
+            if *current == Captured::Missing {
                 // Until a leaf value arrives, the key holds a container.
-                Captured::Container
-            } else {
-                Captured::Ambiguous
-            };
+                *current = Captured::Container;
+            }
         }
         Some(node)
     }
@@ -244,6 +254,35 @@ mod tests {
             &[&["eventName"], &["eventSource"]],
         );
         assert_eq!(values, vec![Captured::Str("A".into()), Captured::Ambiguous]);
+    }
+
+    /// Found by the `normalize` fuzz target: `userIdentity` twice, the first with a `type`,
+    /// the last (the one a rule sees) without. The prefilter took the first one's value.
+    #[test]
+    fn a_repeated_object_key_makes_every_path_below_it_ambiguous() {
+        let values = capture(
+            r#"{"eventVersion":"1.08","eventName":"X",
+                "userIdentity":{"type":"IAMUser","arn":"a"},
+                "USERIDENTITY":{"tope":"IAMUser"},
+                "requestParameters":{"bucketName":"b"}}"#,
+            &[
+                &["userIdentity", "type"],
+                &["userIdentity", "arn"],
+                &["userIdentity", "other"],
+                &["userIdentity"],
+                &["requestParameters", "bucketName"],
+            ],
+        );
+        assert_eq!(
+            values,
+            vec![
+                Captured::Ambiguous,
+                Captured::Ambiguous,
+                Captured::Ambiguous,
+                Captured::Ambiguous,
+                Captured::Str("b".into()),
+            ]
+        );
     }
 
     #[test]
