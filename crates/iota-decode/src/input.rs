@@ -1,9 +1,9 @@
 //! The byte source under the splitter: counts raw bytes, sniffs gzip by its magic bytes,
 //! and checks the text encoding (UTF-8 BOM skipped, UTF-16 refused).
 
-use std::io::{self, BufReader, Chain, Cursor, Read};
+use std::io::{self, BufRead, BufReader, Chain, Cursor, Read};
 
-use flate2::bufread::MultiGzDecoder;
+use flate2::{Decompress, FlushDecompress, Status};
 
 use crate::DecodeError;
 
@@ -44,7 +44,88 @@ pub(crate) struct Input<R> {
 
 enum Source<R> {
     Plain(Raw<R>),
-    Gzip(Box<MultiGzDecoder<BufReader<Raw<R>>>>),
+    Gzip(Box<Gunzip<R>>),
+}
+
+/// The members of a gzip file one after another, inflated by zlib's own gzip support.
+/// flate2's gzip readers drop the bytes one read inflated when that read then meets corrupt
+/// data; this one hands them out first and reports the error on the next read, so every
+/// event before the corruption is delivered whatever the size of the reads.
+struct Gunzip<R> {
+    compressed: BufReader<Raw<R>>,
+    member: Decompress,
+    /// The current member has ended: the next byte starts another one, or the input ends.
+    between_members: bool,
+    /// The error met after the bytes last handed out.
+    failed: Option<io::Error>,
+}
+
+impl<R: Read> Gunzip<R> {
+    fn new(raw: Raw<R>) -> Self {
+        Gunzip {
+            compressed: BufReader::with_capacity(GZIP_READ_AHEAD, raw),
+            member: Decompress::new_gzip(15),
+            between_members: false,
+            failed: None,
+        }
+    }
+
+    fn raw(&self) -> &Raw<R> {
+        self.compressed.get_ref()
+    }
+}
+
+impl<R: Read> Read for Gunzip<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(error) = self.failed.take() {
+            return Err(error);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            let input = self.compressed.fill_buf()?;
+            if self.between_members {
+                if input.is_empty() {
+                    return Ok(0);
+                }
+                self.member = Decompress::new_gzip(15);
+                self.between_members = false;
+            }
+            let at_end = input.is_empty();
+            let (total_in, total_out) = (self.member.total_in(), self.member.total_out());
+            let status = self.member.decompress(input, buf, FlushDecompress::None);
+            let consumed = (self.member.total_in() - total_in) as usize;
+            let produced = (self.member.total_out() - total_out) as usize;
+            self.compressed.consume(consumed);
+            let error = match status {
+                Ok(Status::StreamEnd) => {
+                    self.between_members = true;
+                    None
+                }
+                Ok(_) if consumed == 0 && produced == 0 => Some(if at_end {
+                    io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the input ends inside a gzip member",
+                    )
+                } else {
+                    io::Error::new(io::ErrorKind::InvalidData, "corrupt deflate stream")
+                }),
+                Ok(_) => None,
+                Err(cause) => Some(io::Error::new(io::ErrorKind::InvalidData, cause)),
+            };
+            match error {
+                Some(error) if produced > 0 => {
+                    self.failed = Some(error);
+                    return Ok(produced);
+                }
+                Some(error) => return Err(error),
+                None if produced > 0 => return Ok(produced),
+                // A header, or a member's end, read without output: go on.
+                None => {}
+            }
+        }
+    }
 }
 
 impl<R: Read> Input<R> {
@@ -73,10 +154,7 @@ impl<R: Read> Input<R> {
         }
         let raw = Cursor::new(head[..n].to_vec()).chain(counted);
         let source = if head[..n] == GZIP_MAGIC {
-            Source::Gzip(Box::new(MultiGzDecoder::new(BufReader::with_capacity(
-                GZIP_READ_AHEAD,
-                raw,
-            ))))
+            Source::Gzip(Box::new(Gunzip::new(raw)))
         } else {
             Source::Plain(raw)
         };
@@ -90,7 +168,7 @@ impl<R: Read> Input<R> {
     fn counted(&self) -> &Counted<R> {
         match &self.source {
             Source::Plain(raw) => raw.get_ref().1,
-            Source::Gzip(gz) => gz.get_ref().get_ref().get_ref().1,
+            Source::Gzip(gz) => gz.raw().get_ref().1,
         }
     }
 

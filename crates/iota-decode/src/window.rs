@@ -47,9 +47,12 @@ impl Window {
     pub(crate) fn refill(&mut self, reader: &mut impl Read) -> io::Result<usize> {
         let want = self.end + CHUNK;
         if self.buf.len() < want {
-            // Exact growth: doubling would overshoot the memory bound by up to 2x.
-            self.buf.reserve_exact(want - self.buf.len());
-            self.buf.resize(want, 0);
+            // A chunk at a time: growing to exactly `want` would copy the whole buffer again
+            // on every short read of a long record (a pipe), doubling would overshoot the
+            // memory bound by up to 2x.
+            let len = want.next_multiple_of(CHUNK);
+            self.buf.reserve_exact(len - self.buf.len());
+            self.buf.resize(len, 0);
         }
         loop {
             match reader.read(&mut self.buf[self.end..]) {

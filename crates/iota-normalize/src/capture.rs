@@ -116,9 +116,9 @@ pub(crate) fn capture_owned(
 pub(crate) struct Captures<'p, 'de> {
     plan: &'p CapturePlan,
     values: Vec<Captured<'de>>,
-    /// Per plan node: its key was met already. A path's object met twice (a key written
-    /// twice, or spelled two ways) makes what is below it ambiguous.
-    entered: Vec<bool>,
+    /// Per plan node: its key was met already. A key met twice (written twice, or spelled
+    /// two ways) makes its value and everything below it ambiguous.
+    seen: Vec<bool>,
 }
 
 impl<'p, 'de> Captures<'p, 'de> {
@@ -126,7 +126,7 @@ impl<'p, 'de> Captures<'p, 'de> {
         Captures {
             plan,
             values: vec![Captured::Missing; plan.paths],
-            entered: vec![false; plan.nodes.len()],
+            seen: vec![false; plan.nodes.len()],
         }
     }
 
@@ -182,20 +182,21 @@ impl<'de> Sink<'de> for Captures<'_, 'de> {
             }
             None => return None,
         };
-        if !self.plan.nodes[node as usize].children.is_empty() {
-            if self.entered[node as usize] {
-                self.mark_below_ambiguous(node);
+        let slot = self.plan.nodes[node as usize].slot;
+        if std::mem::replace(&mut self.seen[node as usize], true) {
+            // The key a second time (repeated, or spelt differently): a rule reads one of
+            // the values (Python's json keeps the last), so neither it nor anything below
+            // it is known, whichever holds what.
+            if let Some(slot) = slot {
+                self.values[slot] = Captured::Ambiguous;
             }
-            self.entered[node as usize] = true;
-        }
-        if let Some(slot) = self.plan.nodes[node as usize].slot {
+            self.mark_below_ambiguous(node);
+        } else if let Some(slot) = slot {
             let current = &mut self.values[slot];
-            *current = if *current == Captured::Missing {
+            if *current == Captured::Missing {
                 // Until a leaf value arrives, the key holds a container.
-                Captured::Container
-            } else {
-                Captured::Ambiguous
-            };
+                *current = Captured::Container;
+            }
         }
         Some(node)
     }
@@ -291,15 +292,21 @@ mod tests {
         assert_eq!(values, vec![Captured::Str("A".into()), Captured::Ambiguous]);
     }
 
+    /// Found by the `normalize` fuzz target: `userIdentity` twice, the first with a `type`,
+    /// the last (the one a rule sees) without. The prefilter took the first one's value.
     #[test]
-    fn an_object_written_twice_makes_its_paths_ambiguous() {
-        // Python keeps the last userIdentity, which has no type: the first one's is not it.
+    fn a_repeated_object_key_makes_every_path_below_it_ambiguous() {
         let values = capture(
-            r#"{"userIdentity":{"type":"Root"},"eventName":"X","useridentity":{"arn":"a"}}"#,
+            r#"{"eventVersion":"1.08","eventName":"X",
+                "userIdentity":{"type":"IAMUser","arn":"a"},
+                "USERIDENTITY":{"tope":"IAMUser"},
+                "requestParameters":{"bucketName":"b"}}"#,
             &[
                 &["userIdentity", "type"],
                 &["userIdentity", "arn"],
-                &["eventName"],
+                &["userIdentity", "other"],
+                &["userIdentity"],
+                &["requestParameters", "bucketName"],
             ],
         );
         assert_eq!(
@@ -307,7 +314,9 @@ mod tests {
             vec![
                 Captured::Ambiguous,
                 Captured::Ambiguous,
-                Captured::Str("X".into())
+                Captured::Ambiguous,
+                Captured::Ambiguous,
+                Captured::Str("b".into()),
             ]
         );
     }

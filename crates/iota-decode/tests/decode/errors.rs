@@ -50,6 +50,39 @@ fn truncated_gzip_delivers_complete_events_then_fails() {
     );
 }
 
+/// Found by the `decode` fuzz target: a gzip member whose deflate data turns corrupt after
+/// some complete events, within one read of the input. Every event inflated before the
+/// corrupt block is delivered, then the error, as when the input arrives in small reads.
+#[test]
+fn corrupt_deflate_data_delivers_the_events_inflated_before_it() {
+    use flate2::write::DeflateEncoder;
+    use std::io::Write;
+
+    let text = lines(1000);
+    assert!(text.len() < 200_000, "one read of the decoder holds it all");
+    let mut deflate = DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+    deflate.write_all(text.as_bytes()).unwrap();
+    deflate.flush().unwrap(); // ends the block on a byte boundary, not the stream
+    let mut input = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+    input.extend(deflate.get_ref());
+    input.extend([0xff, 0, 0, 0]); // a final block of the reserved type 3: corrupt
+
+    let out = run(&input);
+    let failure = out
+        .result
+        .as_ref()
+        .expect_err("corrupt deflate data is an error");
+    assert!(
+        matches!(failure.error, DecodeError::Gzip { decompressed, .. } if decompressed == text.len() as u64),
+        "{failure}"
+    );
+    let events = out.event_strings();
+    assert_eq!(events.len(), 1000, "every event before the corrupt block");
+    for (event, line) in events.iter().zip(text.lines()) {
+        assert_eq!(event, line);
+    }
+}
+
 #[test]
 fn gzip_of_garbage_fails_with_a_gzip_error() {
     let mut input = vec![0x1f, 0x8b];

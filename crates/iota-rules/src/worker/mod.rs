@@ -9,6 +9,8 @@
 //! disabled for the rest of the run. When no progress was recorded, the batch is split in
 //! halves until the poison event is isolated.
 
+#[cfg(all(feature = "fuzzing", target_os = "linux"))]
+pub mod fuzzing;
 mod process;
 mod protocol;
 mod sandbox;
@@ -369,7 +371,7 @@ impl Worker {
             }
             let batch_id = self.shared.next_batch_id.fetch_add(1, Ordering::Relaxed);
             let frame = encode_batch(batch_id, events, indexes, &plan);
-            let failure = match self.attempt(batch_id, &frame) {
+            let failure = match self.attempt(batch_id, indexes.len(), &frame) {
                 Ok(message) => {
                     for mut m in message.matches {
                         m.event = indexes[m.event];
@@ -458,18 +460,15 @@ impl Worker {
     }
 
     /// Sends one batch frame and reads its results, starting the worker if needed.
-    fn attempt(&mut self, batch_id: u64, frame: &[u8]) -> Result<ResultsMessage, AttemptFailure> {
+    fn attempt(
+        &mut self,
+        batch_id: u64,
+        events: usize,
+        frame: &[u8],
+    ) -> Result<ResultsMessage, AttemptFailure> {
         let payload = self.request(frame)?;
-        match serde_json::from_slice::<ResultsMessage>(&payload) {
-            Ok(message) if message.id == batch_id => Ok(message),
-            Ok(message) => Err(AttemptFailure::Died(format!(
-                "worker answered batch {} instead of {batch_id}",
-                message.id
-            ))),
-            Err(err) => Err(AttemptFailure::Died(format!(
-                "unreadable worker answer: {err}"
-            ))),
-        }
+        ResultsMessage::read(&payload, batch_id, events, self.shared.rules.rules.len())
+            .map_err(AttemptFailure::Died)
     }
 
     /// One request frame, one answer frame, within the batch timeout.

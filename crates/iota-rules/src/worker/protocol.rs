@@ -14,6 +14,9 @@ use crate::rule_tests::Mock;
 /// Frames larger than this are a protocol error (a worker gone wrong, not a real answer).
 const MAX_FRAME: usize = 1 << 30;
 
+/// How much of a frame is allocated ahead of the bytes read.
+const RECV_CHUNK: usize = 1 << 20;
+
 /// Outcome of a pipe operation that has a deadline.
 #[derive(Debug)]
 pub(crate) enum PipeError {
@@ -59,8 +62,14 @@ impl Pipes {
                 "frame of {len} bytes announced"
             )));
         }
-        let mut payload = vec![0u8; len];
-        self.read_exact(&mut payload, deadline)?;
+        // The length is the worker's word: memory grows with the bytes that really arrive,
+        // not with what was announced.
+        let mut payload = Vec::new();
+        while payload.len() < len {
+            let filled = payload.len();
+            payload.resize(filled + (len - filled).min(RECV_CHUNK), 0);
+            self.read_exact(&mut payload[filled..], deadline)?;
+        }
         Ok(payload)
     }
 
@@ -287,6 +296,49 @@ pub(crate) struct ResultsMessage {
     pub errors: Vec<RuleFailure>,
 }
 
+impl ResultsMessage {
+    /// Reads the answer to batch `batch_id` of `events` events evaluated with a rule set of
+    /// `rules` rules. The answer comes from a process that runs rule code, which can write
+    /// to the protocol pipe itself: an index outside the batch or the rule set is refused
+    /// here, like unreadable JSON, so it can never be used to index the batch.
+    pub(crate) fn read(
+        payload: &[u8],
+        batch_id: u64,
+        events: usize,
+        rules: usize,
+    ) -> Result<ResultsMessage, String> {
+        let message = serde_json::from_slice::<ResultsMessage>(payload)
+            .map_err(|err| format!("unreadable worker answer: {err}"))?;
+        if message.id != batch_id {
+            return Err(format!(
+                "worker answered batch {} instead of {batch_id}",
+                message.id
+            ));
+        }
+        let outside = |what: &str, index: usize, bound: usize| {
+            Err(format!(
+                "worker answer names {what} {index}, but the batch has {bound}"
+            ))
+        };
+        for m in &message.matches {
+            if m.event >= events {
+                return outside("event", m.event, events);
+            }
+            if m.rule >= rules {
+                return outside("rule", m.rule, rules);
+            }
+        }
+        for e in &message.errors {
+            match (e.event, e.rule) {
+                (Some(event), _) if event >= events => return outside("event", event, events),
+                (_, Some(rule)) if rule >= rules => return outside("rule", rule, rules),
+                _ => {}
+            }
+        }
+        Ok(message)
+    }
+}
+
 #[derive(Serialize)]
 pub(crate) struct TestMessage<'a> {
     #[serde(rename = "type")]
@@ -347,4 +399,60 @@ impl CaseResult {
 #[derive(Deserialize)]
 pub(crate) struct InspectionMessage {
     pub rules: std::collections::HashMap<String, Vec<String>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ResultsMessage;
+
+    /// Batch 7: 2 events, a rule set of 3 rules.
+    fn read(answer: &str) -> Result<ResultsMessage, String> {
+        ResultsMessage::read(answer.as_bytes(), 7, 2, 3)
+    }
+
+    #[test]
+    fn an_answer_within_its_batch_is_read() {
+        let message = read(
+            r#"{"type":"results","id":7,
+                "matches":[{"event":1,"rule":2,"dedup":"d"}],
+                "errors":[{"event":0,"rule":null,"function":"event","error":"e"},
+                          {"event":null,"rule":2,"function":"rule","error":"e"}]}"#,
+        )
+        .unwrap();
+        assert_eq!((message.matches[0].event, message.matches[0].rule), (1, 2));
+        assert_eq!(message.errors.len(), 2);
+    }
+
+    /// A rule can write to the protocol pipe itself: an answer naming an event or a rule
+    /// outside the batch is refused (it used to index the batch and panic).
+    #[test]
+    fn an_answer_naming_events_or_rules_outside_the_batch_is_refused() {
+        for (answer, named) in [
+            (
+                r#"{"id":7,"matches":[{"event":2,"rule":0,"dedup":"d"}]}"#,
+                "event 2",
+            ),
+            (
+                r#"{"id":7,"matches":[{"event":0,"rule":3,"dedup":"d"}]}"#,
+                "rule 3",
+            ),
+            (
+                r#"{"id":7,"errors":[{"event":9,"function":"rule","error":"e"}]}"#,
+                "event 9",
+            ),
+            (
+                r#"{"id":7,"errors":[{"rule":4,"function":"rule","error":"e"}]}"#,
+                "rule 4",
+            ),
+        ] {
+            let error = read(answer).unwrap_err();
+            assert!(error.contains(named), "{answer}: {error}");
+        }
+        assert!(read(r#"{"id":8}"#)
+            .unwrap_err()
+            .contains("batch 8 instead of 7"));
+        assert!(read("[")
+            .unwrap_err()
+            .starts_with("unreadable worker answer"));
+    }
 }
