@@ -28,6 +28,7 @@ fn rule(threshold: u32, period_minutes: u32, create_alert: bool) -> Rule {
         tests: vec![],
         filter: None,
         inline_filters: None,
+        native: None,
     }
 }
 
