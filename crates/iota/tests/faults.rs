@@ -19,16 +19,14 @@ mod common;
 mod corpus;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::daemon::{free_addr, http_get, wait_until};
+use common::daemon::{http_get, Running as Daemon};
 use common::fault_proxy::{Fault, FaultProxy, Request, TcpProxy};
 use common::moto::{Moto, AWS_ENV};
 use common::receiver::Receiver;
@@ -36,119 +34,11 @@ use common::state_store::StoreFixture;
 use common::*;
 use iota_state::{ObjectOutcome, ObjectRecord};
 
-/// Long enough for a Python worker to start and a few retries to run on a loaded machine.
-const PATIENCE: Duration = Duration::from_secs(90);
 const BUCKET: &str = "fault-trail";
 const ACCOUNT: &str = "534439589175";
 
 /// Options that keep retries short, for `iota s3-poll` and `iota sqs`.
 const SHORT_RETRIES: &[&str] = &["--request-timeout", "2s", "--shutdown-timeout", "10s"];
-
-/// A daemon running in the background with its endpoint on a free port; its log records are
-/// collected as it writes them. Killed when dropped.
-struct Daemon {
-    child: Child,
-    addr: String,
-    logs: Arc<Mutex<Vec<String>>>,
-}
-
-impl Daemon {
-    fn start(mut command: Command) -> Daemon {
-        let addr = free_addr();
-        let mut child = command
-            .args(["--listen", &addr])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let logs: Arc<Mutex<Vec<String>>> = Arc::default();
-        let stderr = child.stderr.take().unwrap();
-        let lines = Arc::clone(&logs);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let daemon = Daemon { child, addr, logs };
-        daemon.wait_for("the HTTP endpoint", || {
-            std::net::TcpStream::connect(&daemon.addr).is_ok()
-        });
-        daemon
-    }
-
-    fn stderr(&self) -> String {
-        self.logs.lock().unwrap().join("\n")
-    }
-
-    /// The log records with this message.
-    fn records(&self, message: &str) -> Vec<Value> {
-        self.logs
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|r| r["message"] == message)
-            .collect()
-    }
-
-    /// Log records whose message contains `text`.
-    fn logged(&self, text: &str) -> usize {
-        self.logs
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|r| r["message"].as_str().is_some_and(|m| m.contains(text)))
-            .count()
-    }
-
-    /// Polls `condition` until it holds; fails naming `what` after [`PATIENCE`], while the
-    /// daemon must stay up.
-    fn wait_for(&self, what: &str, mut condition: impl FnMut() -> bool) {
-        let started = Instant::now();
-        while !condition() {
-            assert!(
-                started.elapsed() < PATIENCE,
-                "no {what} within {PATIENCE:?}:\n{}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    /// The value of one series of /metrics (`name` or `name{labels}`), 0 when absent.
-    fn metric(&self, series: &str) -> f64 {
-        let (status, body) = http_get(&self.addr, "/metrics");
-        assert_eq!(status, 200, "{body}");
-        body.lines()
-            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
-            .map_or(0.0, |v| v.trim().parse().unwrap())
-    }
-
-    fn readyz(&self) -> (u16, String) {
-        http_get(&self.addr, "/readyz")
-    }
-
-    /// Sends SIGTERM; the daemon must exit 0.
-    fn stop(mut self) {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let status = wait_until(&mut self.child, Instant::now() + PATIENCE)
-            .unwrap_or_else(|| panic!("still running after SIGTERM:\n{}", self.stderr()));
-        std::thread::sleep(Duration::from_millis(200));
-        assert!(status.success(), "{status}:\n{}", self.stderr());
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
 
 /// The fixture rule `stop_logging`: one alert per StopLogging eventID.
 fn stop_logging_rule() -> [String; 2] {
@@ -358,7 +248,7 @@ fn s3_poll_retries_s3_errors_timeouts_and_resets_and_reads_each_object_once() {
             .get(&later)
             .is_some_and(|r| r.outcome == ObjectOutcome::Ok && r.attempts == 1)
     });
-    daemon.stop();
+    daemon.stop_ok();
 }
 
 #[test]
@@ -441,7 +331,7 @@ fn sqs_receive_and_delete_errors_lose_nothing_and_repeat_no_alert() {
     // Let a few more receives pass: nothing is delivered twice.
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(delivered_event_ids(&read_alerts(&alerts)), once_each(&ids));
-    daemon.stop();
+    daemon.stop_ok();
 }
 
 /// The `host:port` of a `postgres://user@host:port/db` URL.
@@ -512,7 +402,7 @@ fn s3_poll_rides_out_the_state_store_going_away_and_coming_back() {
     }
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(delivered_event_ids(&read_alerts(&alerts)), once_each(&ids));
-    daemon.stop();
+    daemon.stop_ok();
 }
 
 /// Writes a config with one webhook output named `hook` to `url`, with a timeout of 1s and
@@ -648,7 +538,7 @@ fn webhook_errors_throttling_timeouts_and_a_hung_receiver_neither_lose_nor_block
     daemon.wait_for("every alert received", || received().len() == all);
     let repeated = receiver.accepted().len() - all;
     assert!(repeated <= reached_receiver, "{repeated} repeated");
-    daemon.stop();
+    daemon.stop_ok();
 }
 
 /// The bad-input corpus's case `name`, built in `dir`: its files and what a scan makes of it.
@@ -816,7 +706,7 @@ fn s3_poll_records_bad_objects_with_their_reason_and_goes_on() {
         delivered_event_ids(&read_alerts(&alerts)),
         once_each(&expected)
     );
-    daemon.stop();
+    daemon.stop_ok();
 }
 
 #[test]
@@ -890,7 +780,7 @@ fn sqs_records_bad_objects_with_their_reason_and_goes_on() {
         delivered_event_ids(&read_alerts(&alerts)),
         once_each(&expected)
     );
-    daemon.stop();
+    daemon.stop_ok();
 }
 
 #[test]
@@ -950,5 +840,5 @@ fn watch_records_bad_files_with_their_reason_and_goes_on() {
         delivered_event_ids(&read_alerts(&alerts)),
         once_each(&expected)
     );
-    daemon.stop();
+    daemon.stop_ok();
 }

@@ -8,20 +8,16 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::process::{Command, Stdio};
+use std::time::{Duration, SystemTime};
 
 use serde_json::Value;
 
-use common::daemon::{free_addr, http_get, wait_until, webhook_config};
+use common::daemon::{http_get, webhook_config, Running};
 use common::receiver::Receiver;
 use common::*;
-
-/// Long enough for a Python worker to start and a batch to run on a loaded machine.
-const PATIENCE: Duration = Duration::from_secs(120);
 
 /// `iota watch DIR` with the fixture rule `stop_logging` (one alert per StopLogging event:
 /// it dedups on eventID) and one worker, alerts to `config`'s outputs; `args` follow.
@@ -42,92 +38,20 @@ fn watch_command(dir: &Path, state: &Path, config: &Path, args: &[&str]) -> Comm
     command
 }
 
-/// A running `iota watch` daemon, whose log records are collected as it writes them.
-struct Watch {
-    child: Child,
-    addr: String,
-    logs: Arc<Mutex<Vec<String>>>,
+/// Starts `iota watch` on `dir` (see [`watch_command`]) with its endpoint on a free port.
+fn start_watch(dir: &Path, state: &Path, config: &Path, args: &[&str]) -> Running {
+    let mut command = watch_command(dir, state, config, args);
+    command.args(["--shutdown-timeout", "10s"]);
+    Running::start(command)
 }
 
-impl Watch {
-    fn start(dir: &Path, state: &Path, config: &Path, args: &[&str]) -> Watch {
-        let addr = free_addr();
-        let mut child = watch_command(dir, state, config, args)
-            .args(["--listen", &addr, "--shutdown-timeout", "10s"])
-            .spawn()
-            .unwrap();
-        let logs: Arc<Mutex<Vec<String>>> = Arc::default();
-        let stderr = child.stderr.take().unwrap();
-        let lines = Arc::clone(&logs);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let watch = Watch { child, addr, logs };
-        watch.wait_for("the HTTP endpoint", || {
-            std::net::TcpStream::connect(&watch.addr).is_ok()
-        });
-        watch
-    }
-
-    fn stderr(&self) -> String {
-        self.logs.lock().unwrap().join("\n")
-    }
-
-    /// The log records with this message.
-    fn records(&self, message: &str) -> Vec<Value> {
-        self.logs
-            .lock()
-            .unwrap()
-            .iter()
-            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-            .filter(|r| r["message"] == message)
-            .collect()
-    }
-
-    /// The sum of `field` over the "batch finished" records.
-    fn batch_total(&self, field: &str) -> u64 {
-        self.records("batch finished")
-            .iter()
-            .map(|r| r[field].as_u64().unwrap())
-            .sum()
-    }
-
-    /// Polls `condition` until it holds; fails naming `what` after [`PATIENCE`].
-    fn wait_for(&self, what: &str, mut condition: impl FnMut() -> bool) {
-        let started = Instant::now();
-        while !condition() {
-            assert!(
-                started.elapsed() < PATIENCE,
-                "no {what} within {PATIENCE:?}:\n{}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// Sends SIGTERM and waits for the exit: its status and how long it took.
-    fn stop(mut self) -> (ExitStatus, Duration, String) {
-        let started = Instant::now();
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let status = wait_until(&mut self.child, Instant::now() + PATIENCE)
-            .unwrap_or_else(|| panic!("still running after SIGTERM:\n{}", self.stderr()));
-        let took = started.elapsed();
-        // The collecting thread ends with the pipe; give it the last lines.
-        std::thread::sleep(Duration::from_millis(200));
-        (status, took, self.stderr())
-    }
-}
-
-impl Drop for Watch {
-    fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
+/// The sum of `field` over the "batch finished" records of `watch`.
+fn batch_total(watch: &Running, field: &str) -> u64 {
+    watch
+        .records("batch finished")
+        .iter()
+        .map(|r| r[field].as_u64().unwrap())
+        .sum()
 }
 
 /// `n` StopLogging events (one alert each), ids `<prefix>-<i>`.
@@ -172,7 +96,7 @@ fn files_landing_in_new_directories_are_each_read_once_and_a_slow_write_is_read_
     let receiver = Receiver::start(Duration::ZERO);
     let config = webhook_config(dir.path(), &receiver);
     // Notifications alone must find the files: the only full listing is the one at start.
-    let watch = Watch::start(
+    let watch = start_watch(
         &root,
         &state,
         &config,
@@ -235,7 +159,7 @@ fn files_landing_in_new_directories_are_each_read_once_and_a_slow_write_is_read_
     assert_eq!(status, 200, "{body}");
     assert!(body.contains("\"directory\":\"ok\""), "{body}");
     assert!(body.contains("\"state store\":\"ok\""), "{body}");
-    assert_eq!(watch.batch_total("files_ok"), 4, "{}", watch.stderr());
+    assert_eq!(batch_total(&watch, "files_ok"), 4, "{}", watch.stderr());
 
     let (status, took, stderr) = watch.stop();
     assert!(status.success(), "{stderr}");
@@ -280,7 +204,7 @@ fn a_restart_reads_only_the_new_files_and_delivers_each_alert_once() {
         })
         .collect();
 
-    let first = Watch::start(&root, &state, &config, &args);
+    let first = start_watch(&root, &state, &config, &args);
     first.wait_for("alert of the first files", || {
         receiver.accepted().len() >= 6
     });
@@ -298,12 +222,12 @@ fn a_restart_reads_only_the_new_files_and_delivers_each_alert_once() {
             )
         })
         .collect();
-    let second = Watch::start(&root, &state, &config, &args);
+    let second = start_watch(&root, &state, &config, &args);
     second.wait_for("alert of the new files", || receiver.accepted().len() >= 12);
-    second.wait_for("batch record", || second.batch_total("files_ok") >= 2);
-    assert_eq!(second.batch_total("files_ok"), 2, "{}", second.stderr());
+    second.wait_for("batch record", || batch_total(&second, "files_ok") >= 2);
+    assert_eq!(batch_total(&second, "files_ok"), 2, "{}", second.stderr());
     assert_eq!(
-        second.batch_total("already_committed"),
+        batch_total(&second, "already_committed"),
         3,
         "{}",
         second.stderr()
