@@ -150,14 +150,7 @@ impl ScanSummary {
     }
 
     pub fn print(&self, json: bool) {
-        let text = if json {
-            let mut line = serde_json::to_string(self).expect("summary serialises");
-            line.push('\n');
-            line
-        } else {
-            self.to_text()
-        };
-        write_stderr(text.as_bytes());
+        print_summary(self, json, || self.to_text());
     }
 
     fn to_text(&self) -> String {
@@ -230,6 +223,18 @@ fn max_rss_bytes(who: libc::c_int) -> u64 {
     }
     // Linux reports kilobytes.
     (usage.ru_maxrss.max(0) as u64) * 1024
+}
+
+/// Writes a summary on stderr: one JSON line with `json`, else the text `to_text` makes.
+pub fn print_summary(summary: &impl Serialize, json: bool, to_text: impl FnOnce() -> String) {
+    let text = if json {
+        let mut line = serde_json::to_string(summary).expect("summary serialises");
+        line.push('\n');
+        line
+    } else {
+        to_text()
+    };
+    write_stderr(text.as_bytes());
 }
 
 #[cfg(test)]

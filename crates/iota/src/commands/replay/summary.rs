@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::terminal::write_stderr;
+use crate::report::print_summary;
 
 #[derive(Debug, Default, Serialize)]
 pub struct ReplaySummary {
@@ -55,14 +55,7 @@ impl ReplaySummary {
     }
 
     pub fn print(&self, json: bool) {
-        let text = if json {
-            let mut line = serde_json::to_string(self).expect("summary serialises");
-            line.push('\n');
-            line
-        } else {
-            self.to_text()
-        };
-        write_stderr(text.as_bytes());
+        print_summary(self, json, || self.to_text());
     }
 
     fn to_text(&self) -> String {
