@@ -1,7 +1,8 @@
 //! `iota_decode::decode` on arbitrary bytes. Besides not panicking, for every input:
 //! - the events and malformed records it reports add up to its stats;
 //! - on plain (not gzip) input each event is the input's own bytes at its position, a JSON
-//!   object's opening bracket first, and positions only move forward;
+//!   object's opening bracket first (a text input's events are lines without their break),
+//!   and positions only move forward;
 //! - reading the input in small, uneven chunks gives exactly the same records and outcome as
 //!   reading it at once (the sliding window must not depend on where reads end);
 //! - the gzip-compressed input gives the same records as the plain one;
@@ -11,7 +12,7 @@
 
 use std::io::{self, Read, Write};
 
-use iota_decode::{decode, DecodeError, DecodeOptions, Record};
+use iota_decode::{decode, DecodeError, DecodeOptions, Format, Record};
 use libfuzzer_sys::fuzz_target;
 
 /// Everything one decode reported, in order, owned.
@@ -20,6 +21,8 @@ struct Outcome {
     records: Vec<Item>,
     events: u64,
     malformed: u64,
+    /// Read as text, one record per line.
+    text_lines: bool,
     /// What stopped the input, and where.
     error: Option<String>,
 }
@@ -75,6 +78,7 @@ fn run(input: impl Read, opts: &DecodeOptions) -> Outcome {
         records,
         events: stats.events,
         malformed: stats.malformed,
+        text_lines: stats.format == Some(Format::TextLines),
         error,
     };
     let events = outcome
@@ -125,13 +129,21 @@ fuzz_target!(|data: &[u8]| {
                     Some(&raw[..]),
                     "an event is the input's bytes at its position"
                 );
-                // The splitter is structural (the normalizer validates): `{"a":[}]` is one
-                // record, refused later as invalid JSON.
-                assert!(
-                    raw.trim_ascii().starts_with(b"{"),
-                    "an event starts as an object: {:?}",
-                    String::from_utf8_lossy(raw)
-                );
+                if whole.text_lines {
+                    assert!(
+                        !raw.contains(&b'\n'),
+                        "a text record is one line: {:?}",
+                        String::from_utf8_lossy(raw)
+                    );
+                } else {
+                    // The splitter is structural (the normalizer validates): `{"a":[}]` is
+                    // one record, refused later as invalid JSON.
+                    assert!(
+                        raw.trim_ascii().starts_with(b"{"),
+                        "an event starts as an object: {:?}",
+                        String::from_utf8_lossy(raw)
+                    );
+                }
                 assert!(last_offset < Some(start), "events move forward");
                 last_offset = Some(start);
             }
