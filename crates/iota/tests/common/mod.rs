@@ -172,11 +172,7 @@ pub fn scan(args: &[&str], stdin: Option<&[u8]>) -> Scan {
         child.stdin.take().unwrap().write_all(bytes).unwrap();
     }
     let output = child.wait_with_output().unwrap();
-    parse_scan(
-        output.status.code().unwrap_or(-1),
-        &output.stdout,
-        &output.stderr,
-    )
+    parse_scan(exit_code(output.status), &output.stdout, &output.stderr)
 }
 
 /// What `iota --log-format json scan` printed: alerts on stdout, JSON records on stderr.
@@ -225,6 +221,15 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// The exit code, or minus the signal that ended the process (-11 for SIGSEGV), so that an
+/// assertion names it.
+pub fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .unwrap_or_else(|| -status.signal().unwrap_or(0))
+}
+
 /// `iota alerts ARGS... --state <store>`, logging as text.
 pub fn alerts(store: impl AsRef<OsStr>, args: &[&str]) -> Run {
     store_command("alerts", store, args)
@@ -243,7 +248,7 @@ pub fn store_command(command: &str, store: impl AsRef<OsStr>, args: &[&str]) -> 
         .output()
         .expect("run iota");
     Run {
-        status: output.status.code().unwrap_or(-1),
+        status: exit_code(output.status),
         stdout: String::from_utf8(output.stdout).unwrap(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
