@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::daemon::wait_until;
+use common::daemon::{finished_stderr, wait_until};
 use common::moto::{Moto, AWS_ENV};
 use common::*;
 
@@ -331,13 +331,7 @@ fn watch_killed_during_lake_writes_ends_with_each_event_once() {
         }
         let status = wait_until(&mut child, Instant::now() + Duration::from_secs(300))
             .expect("the last run ends");
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
+        let stderr = finished_stderr(&mut child);
         assert!(status.success(), "after {kills} kills: {stderr}");
         break;
     }
@@ -564,13 +558,7 @@ fn the_timer_flushes_a_stream_that_pauses() {
     stdin.write_all(&jsonl(&spread_events("after", 5))).unwrap();
     drop(stdin);
     let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = finished_stderr(&mut child);
     assert!(status.success(), "{stderr}");
     assert_eq!(rows(&lake_files(&lake)), 15);
 }

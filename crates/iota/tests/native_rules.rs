@@ -68,24 +68,6 @@ fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus-5k/AWSLogs")
 }
 
-/// Alerts without the fields that differ between any two runs, by id.
-fn comparable(alerts: &[Value]) -> Vec<Value> {
-    let mut alerts: Vec<Value> = alerts
-        .iter()
-        .map(|alert| {
-            let mut alert = alert.clone();
-            let object = alert.as_object_mut().unwrap();
-            object.remove("created_at");
-            let event = object.get_mut("event").unwrap().as_object_mut().unwrap();
-            event.remove("p_row_id");
-            event.remove("p_parse_time");
-            alert
-        })
-        .collect();
-    alerts.sort_by_key(|a| a["id"].as_str().unwrap().to_string());
-    alerts
-}
-
 fn rule_dirs() -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let native = dir.path().join("native");
@@ -119,8 +101,8 @@ fn a_native_rule_alerts_like_the_equivalent_python_rule() {
         by_native.stderr
     );
     assert_eq!(
-        comparable(&by_native.alerts),
-        comparable(&by_python.alerts),
+        comparable_alerts(&by_native.alerts),
+        comparable_alerts(&by_python.alerts),
         "a native rule and its Python twin must raise the same alerts"
     );
     assert_eq!(by_native.count("matches"), by_python.count("matches"));

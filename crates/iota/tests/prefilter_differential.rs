@@ -14,25 +14,6 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// Alerts without the fields that differ between any two runs.
-fn comparable(scan: &Scan) -> Vec<Value> {
-    let mut alerts: Vec<Value> = scan
-        .alerts
-        .iter()
-        .map(|alert| {
-            let mut alert = alert.clone();
-            let object = alert.as_object_mut().unwrap();
-            object.remove("created_at");
-            let event = object.get_mut("event").unwrap().as_object_mut().unwrap();
-            event.remove("p_row_id");
-            event.remove("p_parse_time");
-            alert
-        })
-        .collect();
-    alerts.sort_by_key(|a| a["id"].as_str().unwrap().to_string());
-    alerts
-}
-
 fn assert_same_alerts(args: &[&str]) -> (Scan, Scan) {
     let on = scan(args, None);
     let mut off_args = vec!["--no-prefilter"];
@@ -41,7 +22,10 @@ fn assert_same_alerts(args: &[&str]) -> (Scan, Scan) {
     assert_eq!(on.status, 0, "{}", on.stderr);
     assert_eq!(off.status, 0, "{}", off.stderr);
     assert_eq!(on.count("events"), off.count("events"));
-    let (with, without) = (comparable(&on), comparable(&off));
+    let (with, without) = (
+        comparable_alerts(&on.alerts),
+        comparable_alerts(&off.alerts),
+    );
     if with != without {
         let summary = |alerts: &[Value]| -> Vec<String> {
             alerts

@@ -7,14 +7,13 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use common::daemon::{free_addr, http_get, wait_until, webhook_config};
+use common::daemon::{finished_stderr, free_addr, http_get, wait_until, webhook_config};
 use common::moto::{Moto, AWS_ENV};
 use common::receiver::Receiver;
 use common::*;
@@ -355,13 +354,7 @@ fn killed_round(
             kills += 1;
             continue;
         };
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
+        let stderr = finished_stderr(&mut child);
         assert!(status.success(), "after {kills} kills: {stderr}");
         break stderr;
     };
@@ -460,13 +453,7 @@ fn the_daemon_serves_health_readiness_and_metrics_and_stops_on_sigterm() {
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = wait_until(&mut child, Instant::now() + Duration::from_secs(30))
         .expect("exited after SIGTERM");
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let stderr = finished_stderr(&mut child);
     assert!(status.success(), "{stderr}");
 }
 

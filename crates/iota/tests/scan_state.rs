@@ -6,7 +6,6 @@
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
@@ -14,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use common::daemon::finished_stderr;
 use common::receiver::Receiver;
 use common::*;
 
@@ -296,13 +296,7 @@ fn killed_round(
             kills += 1;
             continue;
         };
-        let mut stderr = String::new();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
+        let stderr = finished_stderr(&mut child);
         assert!(status.success(), "after {kills} kills: {stderr}");
         break;
     }

@@ -12,6 +12,18 @@ use serde_json::Value;
 
 use super::receiver::Receiver;
 
+/// All a finished child wrote on its piped stderr.
+pub fn finished_stderr(child: &mut Child) -> String {
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    stderr
+}
+
 /// A loopback address with a free port, for `--listen` (which must be known to the test, so
 /// port 0 will not do).
 pub fn free_addr() -> String {

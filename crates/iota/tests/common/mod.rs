@@ -290,3 +290,22 @@ pub fn by_id(alerts: &[Value]) -> BTreeMap<String, u64> {
         })
         .collect()
 }
+
+/// Alerts without the fields that differ between any two runs (creation and parse times, row
+/// ids), sorted by id.
+pub fn comparable_alerts(alerts: &[Value]) -> Vec<Value> {
+    let mut alerts: Vec<Value> = alerts
+        .iter()
+        .map(|alert| {
+            let mut alert = alert.clone();
+            let object = alert.as_object_mut().unwrap();
+            object.remove("created_at");
+            let event = object.get_mut("event").unwrap().as_object_mut().unwrap();
+            event.remove("p_row_id");
+            event.remove("p_parse_time");
+            alert
+        })
+        .collect();
+    alerts.sort_by_key(|a| a["id"].as_str().unwrap().to_string());
+    alerts
+}
