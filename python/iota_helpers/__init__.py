@@ -73,14 +73,10 @@ __all__ = [
 ]
 
 
-def deep_get(obj, *keys, default=None):
-    """The value at `keys` under `obj` (an event or a dict); `default` when any key is
-    missing, a level is not a mapping, or the value is None.
-
-    >>> deep_get({"a": {"b": 1}}, "a", "b")
-    1
-    """
-    return _deep_get(obj, *keys, default=default)
+# The event module's own function, not a wrapper around it: rules call it several times on
+# every event. deep_get(obj, *keys, default=None) follows `keys` under an event or a dict;
+# `default` when a key is missing, a level is not a mapping, or the value is None.
+deep_get = _deep_get
 
 
 def deep_walk(obj, *keys, default=None, return_val="all"):
@@ -116,6 +112,19 @@ def is_ip_in_network(ip, networks):
     return any(address in network for network in _networks(tuple(networks)))
 
 
+_CONTEXT_KEYS = (
+    "eventName",
+    "eventSource",
+    "eventID",
+    "eventTime",
+    "awsRegion",
+    "recipientAccountId",
+    "sourceIPAddress",
+    "userAgent",
+)
+_CONTEXT_IDENTITY_KEYS = ("type", "arn", "accountId", "principalId", "userName", "invokedBy")
+
+
 def aws_rule_context(event):
     """The CloudTrail fields an analyst looks at first, as a plain dict for alert_context().
 
@@ -123,23 +132,9 @@ def aws_rule_context(event):
     sourceIPAddress, userAgent, principal, userIdentity (type, arn, accountId, principalId,
     userName, invokedBy), errorCode, errorMessage, mfaUsed, requestParameters.
     Missing fields are None."""
-    identity = {
-        key: _plain(deep_get(event, "userIdentity", key))
-        for key in ("type", "arn", "accountId", "principalId", "userName", "invokedBy")
-    }
-    context = {
-        key: _plain(deep_get(event, key))
-        for key in (
-            "eventName",
-            "eventSource",
-            "eventID",
-            "eventTime",
-            "awsRegion",
-            "recipientAccountId",
-            "sourceIPAddress",
-            "userAgent",
-        )
-    }
+    user_identity = deep_get(event, "userIdentity")
+    identity = {key: _plain(deep_get(user_identity, key)) for key in _CONTEXT_IDENTITY_KEYS}
+    context = {key: _plain(deep_get(event, key)) for key in _CONTEXT_KEYS}
     context["principal"] = principal(event)
     context["userIdentity"] = identity
     context["errorCode"] = _plain(deep_get(event, "errorCode"))

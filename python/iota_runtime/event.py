@@ -12,6 +12,9 @@ from collections.abc import Mapping, Sequence
 
 _MISSING = object()
 
+# What parsed JSON is made of (never a wrapper).
+_PLAIN_TYPES = frozenset((str, int, float, bool, type(None), dict, list))
+
 
 def _wrap(value):
     """Wrap a raw JSON container so the rule cannot change it; scalars pass through."""
@@ -25,6 +28,11 @@ def _wrap(value):
 
 def _raw(value):
     """The plain object behind a wrapper (or the value itself)."""
+    kind = type(value)
+    if kind in _PLAIN_TYPES:
+        # The wrappers are Mapping/Sequence subclasses, so isinstance() on them goes through
+        # the ABC machinery: ruling out the common JSON types first keeps this cheap.
+        return value
     if isinstance(value, ImmutableCaseInsensitiveDict):
         return value._d
     if isinstance(value, ImmutableList):
@@ -49,11 +57,15 @@ def plain(value):
 
 def _lower_map(data):
     """Lower-cased key -> original key; on a case collision the first key in the dict wins."""
-    lower = {}
-    for key in data:
-        if isinstance(key, str):
-            lower.setdefault(key.lower(), key)
-    return lower
+    try:
+        # Built in reverse so that the first of colliding keys is written last.
+        return {key.lower(): key for key in reversed(data)}
+    except AttributeError:  # a key that is not a string (parsed JSON has none)
+        lower = {}
+        for key in data:
+            if isinstance(key, str):
+                lower.setdefault(key.lower(), key)
+        return lower
 
 
 def _scan(data, key):
@@ -221,11 +233,14 @@ class ImmutableList(Sequence):
 
 def _step(container, key, insensitive):
     """One level of a key walk: (raw value or _MISSING, whether lookups are case-insensitive)."""
-    if type(container) is dict:
+    kind = type(container)
+    if kind is dict:
         value = container.get(key, _MISSING)
         if value is _MISSING and insensitive:
             value = _scan(container, key)
         return value, insensitive
+    if kind in _PLAIN_TYPES:
+        return _MISSING, insensitive
     if isinstance(container, ImmutableCaseInsensitiveDict):
         return container._lookup(key), True
     if isinstance(container, Mapping):
@@ -237,8 +252,14 @@ def deep_get(obj, *keys, default=None):
     """Follow `keys` through nested mappings; `default` when a key is missing, a level is not
     a mapping, or the value found is None. Lookups are case-insensitive below an event (or
     any wrapped dict) and the result is wrapped; plain dicts are walked as they are."""
-    value = obj
-    insensitive = False
+    kind = type(obj)
+    if kind is PantherEvent or kind is ImmutableCaseInsensitiveDict:
+        return _deep_get_wrapped(obj, keys, default)
+    return _deep_get_any(obj, keys, default, False)
+
+
+def _deep_get_any(value, keys, default, insensitive):
+    """deep_get through any mix of dicts, wrappers and other mappings."""
     for key in keys:
         value, insensitive = _step(value, key, insensitive)
         if value is _MISSING:
@@ -246,6 +267,34 @@ def deep_get(obj, *keys, default=None):
     if value is None:
         return default
     return _wrap(value) if insensitive else value
+
+
+def _deep_get_wrapped(wrapper, keys, default):
+    """deep_get below a wrapped dict, walking the raw dicts directly: rules call this on every
+    event, so it avoids the generic walk's per-level type dispatch."""
+    top = value = wrapper._d
+    for position, key in enumerate(keys):
+        if type(value) is not dict:
+            if type(value) in _PLAIN_TYPES:
+                return default
+            # A wrapper or mapping placed inside a hand-made dict: the generic walk.
+            return _deep_get_any(value, keys[position:], default, True)
+        found = value.get(key, _MISSING)
+        if found is _MISSING:
+            found = wrapper._find(key) if value is top else _scan(value, key)
+            if found is _MISSING:
+                return default
+        value = found
+    if value is None:
+        return default
+    if value is top:
+        return wrapper
+    kind = type(value)
+    if kind is dict:
+        return ImmutableCaseInsensitiveDict(value)
+    if kind is list:
+        return ImmutableList(value)
+    return value
 
 
 def _is_sequence(value):
@@ -379,27 +428,7 @@ class PantherEvent(ImmutableCaseInsensitiveDict):
 
     def deep_get(self, *keys, default=None):
         """deep_get(event, *keys, default=None); see iota_runtime.event.deep_get."""
-        # The module-level deep_get inlined for raw dicts: rules call this on every event.
-        top = value = self._d
-        for key in keys:
-            if type(value) is not dict:
-                return default
-            found = value.get(key, _MISSING)
-            if found is _MISSING:
-                found = self._find(key) if value is top else _scan(value, key)
-                if found is _MISSING:
-                    return default
-            value = found
-        if value is None:
-            return default
-        if value is top:
-            return self
-        kind = type(value)
-        if kind is dict:
-            return ImmutableCaseInsensitiveDict(value)
-        if kind is list:
-            return ImmutableList(value)
-        return value
+        return _deep_get_wrapped(self, keys, default)
 
     def deep_walk(self, *keys, default=None, return_val="all"):
         """deep_walk(event, *keys, ...); see iota_runtime.event.deep_walk."""
