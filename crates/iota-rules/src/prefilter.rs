@@ -11,6 +11,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use iota_normalize::{CapturePlan, Captured};
+use memchr::memmem;
 use serde_json::Value;
 use wildmatch::WildMatch;
 
@@ -56,8 +57,8 @@ enum Compiled {
     StartsWith(usize, String),
     Exists(usize, bool),
     /// Lower-cased ASCII needles.
-    Contains(usize, Vec<String>),
-    Glob(usize, Vec<WildMatch>),
+    Contains(usize, Vec<memmem::Finder<'static>>),
+    Glob(usize, Vec<Glob>),
 }
 
 impl Compiled {
@@ -114,11 +115,9 @@ impl Compiled {
                 // Python's case-insensitive matching folds some non-ASCII letters onto ASCII
                 // ones (the Kelvin sign, the long s): a prefilter decides ASCII text only. A
                 // native rule's `contains` ignores ASCII case only, whatever the text.
-                Captured::Str(s) if exact || s.is_ascii() => Truth::from(
-                    needles
-                        .iter()
-                        .any(|n| contains_ignoring_ascii_case(s.as_bytes(), n.as_bytes())),
-                ),
+                Captured::Str(s) if exact || s.is_ascii() => {
+                    Truth::from(contains_ignoring_ascii_case(s, needles))
+                }
                 Captured::Missing | Captured::Null => Truth::False,
                 Captured::Ambiguous => Truth::Unknown,
                 _ if exact => Truth::False,
@@ -141,17 +140,88 @@ impl Compiled {
     }
 }
 
-/// `needle` (lower-case ASCII) occurs in `text`, ASCII letters compared without case.
-fn contains_ignoring_ascii_case(text: &[u8], needle: &[u8]) -> bool {
-    let Some((&first, rest)) = needle.split_first() else {
-        return true;
+/// One of `needles` (lower-case ASCII) occurs in `text`, ASCII letters compared without
+/// case: the text is lower-cased once (on the stack when short, as user agents are) and each
+/// needle found with memchr's substring search.
+fn contains_ignoring_ascii_case(text: &str, needles: &[memmem::Finder<'static>]) -> bool {
+    const ON_STACK: usize = 512;
+    let mut stack = [0u8; ON_STACK];
+    let mut heap = Vec::new();
+    let lowered: &mut [u8] = if text.len() <= ON_STACK {
+        &mut stack[..text.len()]
+    } else {
+        heap.resize(text.len(), 0);
+        &mut heap
     };
-    let upper = first.to_ascii_uppercase();
-    text.iter().enumerate().any(|(i, &b)| {
-        (b == first || b == upper)
-            && text.len() - i > rest.len()
-            && text[i + 1..i + 1 + rest.len()].eq_ignore_ascii_case(rest)
-    })
+    lowered.copy_from_slice(text.as_bytes());
+    lowered.make_ascii_lowercase();
+    needles.iter().any(|needle| needle.find(lowered).is_some())
+}
+
+/// A shell pattern as `fnmatchcase` reads it: `*`, `?` and literal text (filters refuse `[`).
+/// Nearly every pattern has `*` wildcards only; those are matched as literal pieces (a prefix,
+/// substrings in order, a suffix) with memchr's substring search, the others by wildmatch.
+#[derive(Clone, Debug)]
+enum Glob {
+    /// The literal text between the `*`s: the first piece must start the text, the last
+    /// end it, the others occur in order in between.
+    Pieces {
+        first: String,
+        middle: Vec<memmem::Finder<'static>>,
+        last: String,
+    },
+    Exact(String),
+    Wild(WildMatch),
+}
+
+impl Glob {
+    fn new(pattern: &str) -> Self {
+        if pattern.contains('?') {
+            return Glob::Wild(WildMatch::new(pattern));
+        }
+        let pieces: Vec<&str> = pattern.split('*').collect();
+        match pieces.as_slice() {
+            [only] => Glob::Exact((*only).to_string()),
+            [first, middle @ .., last] => Glob::Pieces {
+                first: (*first).to_string(),
+                middle: middle
+                    .iter()
+                    .filter(|piece| !piece.is_empty())
+                    .map(|piece| memmem::Finder::new(piece.as_bytes()).into_owned())
+                    .collect(),
+                last: (*last).to_string(),
+            },
+            [] => unreachable!("split yields at least one piece"),
+        }
+    }
+
+    fn matches(&self, text: &str) -> bool {
+        match self {
+            Glob::Exact(literal) => text == literal,
+            Glob::Wild(pattern) => pattern.matches(text),
+            Glob::Pieces {
+                first,
+                middle,
+                last,
+            } => {
+                if text.len() < first.len() + last.len()
+                    || !text.starts_with(first.as_str())
+                    || !text.ends_with(last.as_str())
+                {
+                    return false;
+                }
+                // Leftmost matches leave the most room for the pieces after them.
+                let mut rest = &text.as_bytes()[first.len()..text.len() - last.len()];
+                for piece in middle {
+                    match piece.find(rest) {
+                        Some(at) => rest = &rest[at + piece.needle().len()..],
+                        None => return false,
+                    }
+                }
+                true
+            }
+        }
+    }
 }
 
 /// Python's `==` between the value a rule reads and a JSON constant, where it is certain.
@@ -599,12 +669,14 @@ fn compile(condition: &Condition, slot_of: &mut impl FnMut(&[String]) -> usize) 
         Condition::Exists { key, exists } => Compiled::Exists(slot_of(key), *exists),
         Condition::Contains { key, contains } => Compiled::Contains(
             slot_of(key),
-            contains.iter().map(|n| n.to_ascii_lowercase()).collect(),
+            contains
+                .iter()
+                .map(|needle| memmem::Finder::new(&needle.to_ascii_lowercase()).into_owned())
+                .collect(),
         ),
-        Condition::Glob { key, glob } => Compiled::Glob(
-            slot_of(key),
-            glob.iter().map(|p| WildMatch::new(p)).collect(),
-        ),
+        Condition::Glob { key, glob } => {
+            Compiled::Glob(slot_of(key), glob.iter().map(|p| Glob::new(p)).collect())
+        }
     }
 }
 
@@ -668,6 +740,58 @@ mod tests {
             ok(&[Captured::Ambiguous, Captured::Missing]),
             "an ambiguous eventName may be anything"
         );
+    }
+
+    #[test]
+    fn literal_piece_globs_agree_with_wildmatch() {
+        let patterns = [
+            "*",
+            "**",
+            "a*",
+            "*a",
+            "*a*",
+            "a*a",
+            "ab*ba",
+            "*aws-internal/*",
+            "Mozilla/*",
+            "AWS Internal",
+            "*a*b*a*",
+            "x**y",
+            "",
+            "a?c",
+            "*?",
+        ];
+        let texts = [
+            "",
+            "a",
+            "aa",
+            "aba",
+            "abba",
+            "ab ba",
+            "xy",
+            "x-y",
+            "abc",
+            "Mozilla/5.0",
+            "mozilla/5.0",
+            "AWS Internal",
+            "aws-internal/3 aws-sdk",
+            "console aws-internal/",
+            "baab",
+            "aXbYa",
+            "ab",
+            "ü*a",
+        ];
+        for pattern in patterns {
+            let glob = Glob::new(pattern);
+            let reference = WildMatch::new(pattern);
+            for text in texts {
+                assert_eq!(
+                    glob.matches(text),
+                    reference.matches(text),
+                    "pattern {pattern:?} on {text:?}"
+                );
+            }
+        }
     }
 
     #[test]

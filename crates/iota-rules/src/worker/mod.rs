@@ -306,13 +306,16 @@ pub struct Worker {
     process: Option<Process>,
 }
 
-/// A frame that may be a rule's state request (anything else is the request's answer).
+/// Only a frame's `type`: whether it is a rule's state request or the request's answer is
+/// known before the frame is parsed for what it is.
 #[derive(serde::Deserialize)]
-struct StateFrame {
-    #[serde(rename = "type")]
-    kind: String,
-    #[serde(flatten)]
-    request: StateRequest,
+struct FrameKind<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
+}
+
+fn is_state_request(payload: &[u8]) -> bool {
+    serde_json::from_slice::<FrameKind<'_>>(payload).is_ok_and(|frame| frame.kind == "state")
 }
 
 /// Why one attempt at a batch did not produce results.
@@ -489,8 +492,11 @@ impl Worker {
         let outcome = process.pipes.send(frame, deadline).and_then(|()| loop {
             // Rules' state requests come before the answer, each answered at once.
             let payload = process.pipes.recv(deadline)?;
-            match serde_json::from_slice::<StateFrame>(&payload) {
-                Ok(StateFrame { kind, request }) if kind == "state" => {
+            if !is_state_request(&payload) {
+                break Ok(payload);
+            }
+            match serde_json::from_slice::<StateRequest>(&payload) {
+                Ok(request) => {
                     let answer = match state.handle(&request) {
                         Ok(value) => {
                             serde_json::json!({"type": "state_result", "ok": true, "value": value})
