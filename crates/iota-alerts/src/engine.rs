@@ -130,17 +130,25 @@ impl AlertEngine {
         }
     }
 
-    /// Every alert created so far, with final counts, ordered by first-seen time.
-    pub fn alerts(&self) -> Vec<Alert> {
-        let mut alerts: Vec<Alert> = self
+    /// Every alert created so far, with final counts, ordered by first-seen time. Each alert
+    /// is built as the iterator reaches it: a scan with thousands of alerts never holds them
+    /// all (each with its event and context) at once.
+    pub fn alerts(&self) -> impl Iterator<Item = Alert> + '_ {
+        let mut created: Vec<(&WindowKey, &Window, DateTime<Utc>)> = self
             .windows
             .iter()
-            .filter_map(|(key, w)| w.created_at.map(|created| w.to_alert(key, created)))
+            .filter_map(|(key, w)| w.created_at.map(|created| (key, w, created)))
             .collect();
-        alerts.sort_by(|a, b| {
-            (a.first_seen, &a.rule_id, &a.dedup).cmp(&(b.first_seen, &b.rule_id, &b.dedup))
+        created.sort_by(|(a_key, a, _), (b_key, b, _)| {
+            (a.first_seen, &a_key.rule_id, &a_key.dedup).cmp(&(
+                b.first_seen,
+                &b_key.rule_id,
+                &b_key.dedup,
+            ))
         });
-        alerts
+        created
+            .into_iter()
+            .map(|(key, window, created)| window.to_alert(key, created))
     }
 
     /// Windows whose matches never reached their rule's threshold.
