@@ -404,6 +404,7 @@ fn panther_rule(
             }
             let keys = NativeKeys {
                 group_by: spec.group_by.as_deref(),
+                unique: spec.unique.as_deref(),
                 alert_title: spec.alert_title.as_deref(),
                 alert_context: spec.alert_context.as_ref(),
                 default_title: spec.display_name.as_deref().unwrap_or(&id),
@@ -421,6 +422,7 @@ fn panther_rule(
         _ => {
             for (key, present) in [
                 ("GroupBy", spec.group_by.is_some()),
+                ("Unique", spec.unique.is_some()),
                 ("AlertTitle", spec.alert_title.is_some()),
                 ("AlertContext", spec.alert_context.is_some()),
             ] {

@@ -184,6 +184,7 @@ pub(crate) struct YamlSpec {
     pub filter: Option<serde_yaml::Value>,
     pub inline_filters: Option<serde_yaml::Value>,
     pub group_by: Option<Vec<String>>,
+    pub unique: Option<Vec<String>>,
     pub alert_title: Option<String>,
     pub alert_context: Option<BTreeMap<String, String>>,
     #[serde(flatten)]

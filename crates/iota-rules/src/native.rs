@@ -34,6 +34,9 @@ pub type KeyPath = Vec<String>;
 pub struct NativeSpec {
     /// `GroupBy:` the values joined by `:` are the dedup string; empty: the title is.
     pub group_by: Vec<KeyPath>,
+    /// `Unique:` the values joined by `:` are the match's `unique()` value: the threshold
+    /// counts distinct values instead of matches. Empty: no unique value.
+    pub unique: Vec<KeyPath>,
     /// `AlertTitle:`, or the DisplayName / RuleID as literal text.
     pub title: Template,
     /// `AlertContext:` name → the value at the path (JSON; `null` when missing).
@@ -168,6 +171,7 @@ pub fn key_path(text: &str) -> Result<KeyPath, String> {
 /// The parts of a native rule's YAML besides its condition.
 pub(crate) struct NativeKeys<'a> {
     pub group_by: Option<&'a [String]>,
+    pub unique: Option<&'a [String]>,
     pub alert_title: Option<&'a str>,
     pub alert_context: Option<&'a BTreeMap<String, String>>,
     /// The title when there is no `AlertTitle:`.
@@ -189,6 +193,13 @@ pub(crate) fn native_spec(
         .map(|p| key_path(p))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("GroupBy: {e}"))?;
+    let unique = keys
+        .unique
+        .unwrap_or_default()
+        .iter()
+        .map(|p| key_path(p))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("Unique: {e}"))?;
     let title = match keys.alert_title {
         Some(text) => Template::parse(text).map_err(|e| format!("AlertTitle: {e}"))?,
         None => Template::literal(keys.default_title),
@@ -202,6 +213,7 @@ pub(crate) fn native_spec(
         .map_err(|e| format!("AlertContext: {e}"))?;
     let mut read: Vec<&[String]> = condition.keys();
     read.extend(group_by.iter().map(Vec::as_slice));
+    read.extend(unique.iter().map(Vec::as_slice));
     read.extend(title.fields().map(Vec::as_slice));
     for (i, a) in read.iter().enumerate() {
         if let Some(b) = read[..i].iter().find(|b| {
@@ -221,6 +233,7 @@ pub(crate) fn native_spec(
     }
     Ok(NativeSpec {
         group_by,
+        unique,
         title,
         alert_context,
         severity: keys.severity,
@@ -467,7 +480,7 @@ pub fn run_test(rule: &Rule, test: &RuleTest, event_json: &[u8]) -> CaseResult {
         prefilter.native_matches(parsed.log_type(), parsed.captured(), &mut verdicts);
         let captured = match verdicts.pop() {
             None => Some(None),
-            Some(NativeVerdict::Match { dedup, .. }) => Some(Some(dedup)),
+            Some(NativeVerdict::Match { dedup, unique, .. }) => Some(Some((dedup, unique))),
             Some(NativeVerdict::Undecided { .. }) => None,
         };
         if let Some(captured) = captured.filter(|c| *c != exact) {
@@ -492,7 +505,7 @@ pub fn run_test(rule: &Rule, test: &RuleTest, event_json: &[u8]) -> CaseResult {
         error: None,
         traceback: None,
         title: details.as_ref().map(|d| d.title.clone()),
-        dedup: exact,
+        dedup: exact.map(|(dedup, _)| dedup),
         severity: details.as_ref().map(|d| d.severity),
         alert_context: details.and_then(|d| d.alert_context),
     }
@@ -539,6 +552,7 @@ mod tests {
                 .map(|v| serde_yaml::from_value(v.clone()).unwrap())
         };
         let group_by = strings("GroupBy");
+        let unique = strings("Unique");
         let context: Option<BTreeMap<String, String>> = value
             .get("AlertContext")
             .map(|v| serde_yaml::from_value(v.clone()).unwrap());
@@ -546,6 +560,7 @@ mod tests {
             &condition,
             NativeKeys {
                 group_by: group_by.as_deref(),
+                unique: unique.as_deref(),
                 alert_title: value.get("AlertTitle").and_then(|v| v.as_str()),
                 alert_context: context.as_ref(),
                 default_title: "Rule.Id",
@@ -556,11 +571,26 @@ mod tests {
         Ok((condition, spec))
     }
 
-    /// The verdict from captured fields (`None`: undecided) and from the whole event.
+    /// The dedup string from captured fields (`None`: undecided) and from the whole event.
     fn verdicts(
         rule: &(Condition, NativeSpec),
         event: &str,
     ) -> (Option<Option<String>>, Option<String>) {
+        let (fast, exact) = keyed_verdicts(rule, event);
+        let dedup = |keys: Option<(String, Option<String>)>| keys.map(|(dedup, _)| dedup);
+        (fast.map(dedup), dedup(exact))
+    }
+
+    /// The (dedup string, unique value) from captured fields (`None`: undecided) and from the
+    /// whole event.
+    #[allow(clippy::type_complexity)]
+    fn keyed_verdicts(
+        rule: &(Condition, NativeSpec),
+        event: &str,
+    ) -> (
+        Option<Option<(String, Option<String>)>>,
+        Option<(String, Option<String>)>,
+    ) {
         let prefilter = Prefilter::build(
             &[PrefilterRule {
                 index: 0,
@@ -582,7 +612,7 @@ mod tests {
         prefilter.native_matches(parsed.log_type(), parsed.captured(), &mut out);
         let fast = match out.pop() {
             None => Some(None),
-            Some(NativeVerdict::Match { dedup, .. }) => Some(Some(dedup)),
+            Some(NativeVerdict::Match { dedup, unique, .. }) => Some(Some((dedup, unique))),
             Some(NativeVerdict::Undecided { .. }) => None,
         };
         let exact = prefilter.native_exact(0, &EventTree::parse(event.as_bytes()).unwrap());
@@ -655,6 +685,41 @@ AlertContext: {agent: userAgent, identity: userIdentity}
             &event(r#""stratus-red-team""#, r#","userAgent":"aws-cli""#),
         );
         assert_eq!((fast, exact), (None, None));
+    }
+
+    #[test]
+    fn unique_values_join_their_paths_like_group_by() {
+        let rule = native_rule(
+            "Filter: {eventName: ListBuckets}\nGroupBy: [recipientAccountId]\n\
+             Unique: [eventSource, eventName, errorCode]\n",
+        )
+        .unwrap();
+        let keys = (
+            "111122223333".to_string(),
+            Some("s3.amazonaws.com:ListBuckets:null".to_string()),
+        );
+        assert_eq!(
+            keyed_verdicts(&rule, &event(r#""x""#, "")),
+            (Some(Some(keys.clone())), Some(keys))
+        );
+        // A value the captures cannot render (an object) is read from the whole event.
+        let by_object =
+            native_rule("Filter: {eventName: ListBuckets}\nUnique: [userIdentity]\n").unwrap();
+        let (fast, exact) = keyed_verdicts(&by_object, &event(r#""x""#, ""));
+        assert_eq!(fast, None);
+        assert_eq!(
+            exact.unwrap().1.unwrap(),
+            r#"{"arn":"arn:aws:iam::111122223333:user/a","type":"IAMUser"}"#
+        );
+        // Without Unique, no unique value.
+        let plain = native_rule(STRATUS).unwrap();
+        assert_eq!(
+            keyed_verdicts(&plain, &event(r#""stratus-red-team""#, ""))
+                .1
+                .unwrap()
+                .1,
+            None
+        );
     }
 
     #[test]

@@ -367,6 +367,8 @@ struct NativeRule {
     condition: Compiled,
     /// Slots of the GroupBy paths, or, without GroupBy, of the title's placeholders.
     dedup_slots: Vec<usize>,
+    /// Slots of the Unique paths.
+    unique_slots: Vec<usize>,
     /// Each slot the rule reads, with the rule's own spelling of its path: a slot is shared
     /// by paths equal ignoring case, but on an event with keys differing only in case, the
     /// spelling decides which one is read.
@@ -380,12 +382,11 @@ pub enum NativeVerdict {
     Match {
         rule: u32,
         dedup: String,
+        unique: Option<String>,
     },
     /// The captures cannot decide (a key spelled twice, ...): [`Prefilter::native_exact`]
     /// decides on the whole event.
-    Undecided {
-        rule: u32,
-    },
+    Undecided { rule: u32 },
 }
 
 /// The compiled prefilter of a rule set, and the native rules, which share its capture plan
@@ -441,6 +442,7 @@ impl Prefilter {
                     .keys()
                     .into_iter()
                     .chain(spec.group_by.iter().map(Vec::as_slice))
+                    .chain(spec.unique.iter().map(Vec::as_slice))
                     .chain(spec.title.fields().map(Vec::as_slice))
                     .map(|key| (slot_of(key), key.to_vec()))
                     .collect();
@@ -453,6 +455,7 @@ impl Prefilter {
                     condition: compiled,
                     own_paths,
                     dedup_slots: dedup_paths.into_iter().map(|p| slot_of(p)).collect(),
+                    unique_slots: spec.unique.iter().map(|p| slot_of(p)).collect(),
                     spec: spec.clone(),
                 });
                 names[i] = rule.condition.and_then(required_event_names);
@@ -527,23 +530,27 @@ impl Prefilter {
             match native.condition.eval(fields, true) {
                 Truth::False => {}
                 Truth::Unknown => out.push(NativeVerdict::Undecided { rule }),
-                Truth::True => match native.dedup_from(fields) {
-                    Some(dedup) => out.push(NativeVerdict::Match { rule, dedup }),
+                Truth::True => match native.keys_from(fields) {
+                    Some((dedup, unique)) => out.push(NativeVerdict::Match {
+                        rule,
+                        dedup,
+                        unique,
+                    }),
                     None => out.push(NativeVerdict::Undecided { rule }),
                 },
             }
         }
     }
 
-    /// Native `rule` on the whole event: its dedup string when it matches.
-    pub fn native_exact(&self, rule: u32, event: &EventTree) -> Option<String> {
+    /// Native `rule` on the whole event: its dedup string and unique value when it matches.
+    pub fn native_exact(&self, rule: u32, event: &EventTree) -> Option<(String, Option<String>)> {
         let native = self.native[rule as usize].as_ref()?;
         let mut fields = vec![Captured::Missing; self.paths.len()];
         for (slot, path) in &native.own_paths {
             fields[*slot] = EventTree::captured(event.lookup(path));
         }
         match native.condition.eval(&fields, true) {
-            Truth::True => Some(native.dedup_from_tree(event)),
+            Truth::True => Some(native.keys_from_tree(event)),
             // Captures from a tree are never ambiguous, so the condition is decided.
             Truth::False | Truth::Unknown => None,
         }
@@ -577,6 +584,35 @@ impl Prefilter {
 }
 
 impl NativeRule {
+    /// The dedup string and unique value from captured fields; `None` when a value is not
+    /// captured (the whole event decides then).
+    fn keys_from(&self, fields: &[Captured<'_>]) -> Option<(String, Option<String>)> {
+        let unique = if self.unique_slots.is_empty() {
+            None
+        } else {
+            let values = self
+                .unique_slots
+                .iter()
+                .map(|&slot| render_captured(&fields[slot]))
+                .collect::<Option<Vec<String>>>()?;
+            Some(dedup_string(&values))
+        };
+        Some((self.dedup_from(fields)?, unique))
+    }
+
+    fn keys_from_tree(&self, event: &EventTree) -> (String, Option<String>) {
+        let unique = (!self.spec.unique.is_empty()).then(|| {
+            let values: Vec<String> = self
+                .spec
+                .unique
+                .iter()
+                .map(|path| EventTree::render(event.lookup(path)))
+                .collect();
+            dedup_string(&values)
+        });
+        (self.dedup_from_tree(event), unique)
+    }
+
     fn dedup_from(&self, fields: &[Captured<'_>]) -> Option<String> {
         if self.spec.group_by.is_empty() {
             return self

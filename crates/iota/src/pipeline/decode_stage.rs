@@ -296,8 +296,12 @@ impl<'a> DecodeStage<'a> {
         let mut tree: Option<Result<EventTree, String>> = None;
         let mut kept = false;
         for verdict in self.verdicts.drain(..) {
-            let (rule, dedup) = match verdict {
-                NativeVerdict::Match { rule, dedup } => (rule, Some(dedup)),
+            let (rule, keys) = match verdict {
+                NativeVerdict::Match {
+                    rule,
+                    dedup,
+                    unique,
+                } => (rule, Some((dedup, unique))),
                 NativeVerdict::Undecided { rule } => {
                     match tree.get_or_insert_with(|| EventTree::parse(&event.json)) {
                         Ok(tree) => (rule, prefilter.native_exact(rule, tree)),
@@ -317,12 +321,12 @@ impl<'a> DecodeStage<'a> {
                     }
                 }
             };
-            if let Some(dedup) = dedup {
+            if let Some((dedup, unique)) = keys {
                 self.native_results.matches.push(Match {
                     event: position,
                     rule: rule as usize,
                     dedup,
-                    unique: None,
+                    unique,
                     details: None,
                 });
                 kept = true;
