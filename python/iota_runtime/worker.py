@@ -198,6 +198,9 @@ class Worker:
         self.rule_functions = [None if r is None else _entry_point(r) for r in self.rules]
         self.defined = frozenset(spec["index"] for spec in rule_specs)
         self.import_failures = {e["index"]: e for e in self.import_errors}
+        # With describe_once: per (rule, dedup, window), the order of the earliest match
+        # described so far (docs/WORKER_PROTOCOL.md, results).
+        self.described = {} if init.get("describe_once") else None
 
     def ready(self):
         return {
@@ -265,7 +268,13 @@ class Worker:
                 first = earliest.get(key)
                 if first is None or order < first[0]:
                     earliest[key] = (order, entry, event, title)
-        for _, entry, event, title in earliest.values():
+        described = self.described
+        for key, (order, entry, event, title) in earliest.items():
+            if described is not None:
+                known = described.get(key)
+                if known is not None and known <= order:
+                    continue
+                described[key] = order
             event_index, rule_index = entry["event"], entry["rule"]
             mark(progress, 8, event_index, rule_index)
             entry["details"] = rules[rule_index].details(event, event_index, errors, title)

@@ -223,12 +223,13 @@ class WorkerTestCase(unittest.TestCase):
         self.worker = WorkerProcess()
         self.addCleanup(self.worker.close)
 
-    def init(self, rules, data_models=(), paths=None, max_string_length=1000):
+    def init(self, rules, data_models=(), paths=None, max_string_length=1000, describe_once=False):
         self.worker.send(
             {
                 "type": "init",
                 "paths": [self.tmp.name] if paths is None else paths,
                 "max_string_length": max_string_length,
+                "describe_once": describe_once,
                 "rules": rules,
                 "data_models": list(data_models),
             }
@@ -477,6 +478,64 @@ class EarliestMatchDetails(WorkerTestCase):
         self.assertEqual(sorted(described), [2, 4])
         # title() ran twice in all: only for the two described matches.
         self.assertEqual(sorted(described.values()), ["title call 1", "title call 2"])
+
+
+    def describe_across_batches(self, describe_once):
+        """The titles described for five one-event batches of one rule: a first match, a later
+        one in the same window, an earlier one, one at that time with a smaller id, and one in
+        the next window."""
+        files = write_files(
+            self.tmp.name,
+            {
+                "counted.py": """
+                    def rule(event):
+                        return True
+
+
+                    def dedup(event):
+                        return event.get("eventName")
+
+
+                    def title(event):
+                        return f"first seen as {event.get('eventID')}"
+                """,
+            },
+        )
+        self.init(
+            [rule_spec(0, "Counted", files["counted.py"], dedup_period_minutes=60)],
+            describe_once=describe_once,
+        )
+        second = 10**9
+        titles = []
+        for batch_id, (t, event_id) in enumerate(
+            [(10, "b"), (20, "c"), (5, "d"), (5, "a"), (3700, "e")], start=1
+        ):
+            self.worker.send(
+                {
+                    "type": "batch",
+                    "id": batch_id,
+                    "sets": [[0]],
+                    "events": [[0, dict(STOP_LOGGING, eventID=event_id), t * second, event_id]],
+                }
+            )
+            results = self.worker.receive()
+            self.assertEqual(results["errors"], [])
+            (match,) = results["matches"]
+            titles.append(match["details"]["title"] if "details" in match else None)
+        return titles
+
+    def test_every_batch_describes_its_earliest_match_by_default(self):
+        self.assertEqual(
+            self.describe_across_batches(describe_once=False),
+            ["first seen as b", "first seen as c", "first seen as d", "first seen as a", "first seen as e"],
+        )
+
+    def test_describe_once_skips_windows_already_described_at_an_earlier_event(self):
+        # "c" comes after "b" in the same window: iota already has an earlier event of it.
+        self.assertEqual(
+            self.describe_across_batches(describe_once=True),
+            ["first seen as b", None, "first seen as d", "first seen as a", "first seen as e"],
+        )
 
 
 class ProtocolEdges(WorkerTestCase):

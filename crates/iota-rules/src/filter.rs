@@ -206,7 +206,8 @@ fn join(f: &mut fmt::Formatter<'_>, parts: &[Condition], separator: &str) -> fmt
 /// iota's own `Filter:` key: a mapping of dotted key path to a value (equals), a list (any of),
 /// or `{startswith: x or [x, ...]}`, `{contains: [x, ...]}` (any of, ignoring ASCII case),
 /// `{glob: [pattern, ...]}` (any of, case-sensitive `*`/`?` patterns), `{exists: bool}`,
-/// `{not: any of these}`; all entries must hold.
+/// `{not: any of these}`, or several of these operators in one mapping (all must hold); all
+/// entries must hold.
 pub(crate) fn from_filter_key(value: &serde_yaml::Value) -> Result<Condition, String> {
     let mapping = value
         .as_mapping()
@@ -236,6 +237,18 @@ fn filter_entry(key: Vec<String>, expected: &serde_yaml::Value) -> Result<Condit
             key,
             values: items.iter().map(json).collect::<Result<_, _>>()?,
         }),
+        // Several operators on one key must all hold.
+        serde_yaml::Value::Mapping(m) if m.len() > 1 => {
+            let parts = m
+                .iter()
+                .map(|(op, arg)| {
+                    let mut one = serde_yaml::Mapping::new();
+                    one.insert(op.clone(), arg.clone());
+                    filter_entry(key.clone(), &serde_yaml::Value::Mapping(one))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Condition::all_of(parts).expect("more than one operator"))
+        }
         serde_yaml::Value::Mapping(m) if m.len() == 1 => {
             let (op, arg) = m.iter().next().expect("one entry");
             match op.as_str() {
@@ -438,6 +451,13 @@ mod tests {
         let non_ascii: serde_yaml::Value =
             serde_yaml::from_str("userAgent: {contains: [\"\u{00e9}\"]}").unwrap();
         assert!(from_filter_key(&non_ascii).is_err());
+        let several: serde_yaml::Value =
+            serde_yaml::from_str("eventName: {startswith: [List, Get], not: [GetCallerIdentity]}")
+                .unwrap();
+        assert_eq!(
+            from_filter_key(&several).unwrap().to_string(),
+            "(eventName startswith List or eventName startswith Get) and not (eventName in [GetCallerIdentity])"
+        );
         let bad: serde_yaml::Value = serde_yaml::from_str("resources[0].type: x").unwrap();
         assert!(from_filter_key(&bad)
             .unwrap_err()

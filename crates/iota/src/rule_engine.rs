@@ -100,6 +100,9 @@ pub fn start_engine(
             python: &args.workers.python.python,
             rule_timeout: args.workers.rule_timeout,
             memory_bytes: args.workers.worker_memory.as_u64(),
+            // Without a store, every answer goes to the in-memory alert engine, which never
+            // drops one nor forgets a window.
+            describe_once: store.is_none(),
         },
         rule_state,
     )?;
@@ -142,6 +145,8 @@ pub struct WorkerSettings<'a> {
     pub rule_timeout: Duration,
     /// Address-space limit per worker in bytes; 0 for none.
     pub memory_bytes: u64,
+    /// See [`WorkerConfig::describe_once`].
+    pub describe_once: bool,
 }
 
 /// Checks the interpreter and unpacks the runtime; no worker is started yet. The workers'
@@ -166,6 +171,7 @@ pub fn evaluator(
         startup_timeout: Duration::from_secs(120),
         memory_limit_bytes: (settings.memory_bytes > 0).then_some(settings.memory_bytes),
         max_string_length: 1000,
+        describe_once: settings.describe_once,
     };
     Evaluator::new(rules, config, state).map_err(|e| UsageError(e.to_string()).into())
 }

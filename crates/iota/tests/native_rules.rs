@@ -68,21 +68,65 @@ fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus-5k/AWSLogs")
 }
 
+/// A threshold over distinct values: distinct read APIs per principal and hour.
+const UNIQUE_METADATA: &str = "AnalysisType: rule
+RuleID: Test.ReadBurst
+LogTypes: [AWS.CloudTrail]
+Severity: Medium
+DedupPeriodMinutes: 60
+Threshold: 5
+";
+
+const UNIQUE_NATIVE: &str = "Filter:
+  readOnly: true
+  userIdentity.type: {not: AWSService}
+GroupBy: [recipientAccountId, userIdentity.arn]
+Unique: [eventSource, eventName]
+";
+
+const UNIQUE_PYTHON: &str = r#"import json
+
+
+def _text(value):
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def rule(event):
+    return event.get("readOnly") == True and event.deep_get("userIdentity", "type") != "AWSService"
+
+
+def dedup(event):
+    return f"{_text(event.get('recipientAccountId'))}:{_text(event.deep_get('userIdentity', 'arn'))}"
+
+
+def unique(event):
+    return f"{_text(event.get('eventSource'))}:{_text(event.get('eventName'))}"
+"#;
+
 fn rule_dirs() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    twin_dirs(METADATA, NATIVE, PYTHON)
+}
+
+/// Directories `native` and `python` holding the rule with `metadata` written both ways.
+fn twin_dirs(
+    metadata: &str,
+    native_keys: &str,
+    python_source: &str,
+) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let native = dir.path().join("native");
     write(
         &native,
-        "stratus.yml",
-        format!("{METADATA}{NATIVE}").as_bytes(),
+        "rule.yml",
+        format!("{metadata}{native_keys}").as_bytes(),
     );
     let python = dir.path().join("python");
     write(
         &python,
-        "stratus.yml",
-        format!("{METADATA}Filename: stratus.py\n").as_bytes(),
+        "rule.yml",
+        format!("{metadata}Filename: rule.py\n").as_bytes(),
     );
-    write(&python, "stratus.py", PYTHON.as_bytes());
+    write(&python, "rule.py", python_source.as_bytes());
     (dir, native, python)
 }
 
@@ -113,6 +157,48 @@ fn a_native_rule_alerts_like_the_equivalent_python_rule() {
     // The native rule's matches never went to a worker.
     assert_eq!(by_native.count("events_to_rules"), 0);
     assert!(by_python.count("events_to_rules") >= by_python.count("matches"));
+}
+
+#[test]
+fn a_native_threshold_over_unique_values_alerts_like_python_unique() {
+    let (_dir, native, python) = twin_dirs(UNIQUE_METADATA, UNIQUE_NATIVE, UNIQUE_PYTHON);
+    let corpus = corpus();
+    let corpus = corpus.to_str().unwrap();
+    let by_native = scan(&["--rules", native.to_str().unwrap(), corpus], None);
+    let by_python = scan(&["--rules", python.to_str().unwrap(), corpus], None);
+    assert_eq!(by_native.status, 0, "{}", by_native.stderr);
+    assert_eq!(by_python.status, 0, "{}", by_python.stderr);
+    // Both sides of the threshold occur: principals reading 5 or more distinct APIs in an
+    // hour, and windows that stay below it.
+    assert!(!by_native.alerts.is_empty(), "{}", by_native.stderr);
+    assert!(
+        by_native.count("below_threshold") > 0,
+        "{}",
+        by_native.stderr
+    );
+    assert_eq!(
+        comparable_alerts(&by_native.alerts),
+        comparable_alerts(&by_python.alerts),
+        "Unique: must count distinct values as unique() does"
+    );
+    assert_eq!(by_native.count("matches"), by_python.count("matches"));
+    assert_eq!(
+        by_native.count("below_threshold"),
+        by_python.count("below_threshold")
+    );
+    // Counting matches instead of distinct values raises more alerts: Unique made a difference.
+    let counting = twin_dirs(
+        UNIQUE_METADATA,
+        &UNIQUE_NATIVE.replace("Unique: [eventSource, eventName]\n", ""),
+        UNIQUE_PYTHON,
+    );
+    let by_count = scan(&["--rules", counting.1.to_str().unwrap(), corpus], None);
+    assert!(
+        by_count.alerts.len() > by_native.alerts.len(),
+        "{} alerts counting matches, {} counting distinct APIs",
+        by_count.alerts.len(),
+        by_native.alerts.len()
+    );
 }
 
 #[test]

@@ -371,3 +371,44 @@ fn a_truncated_file_is_committed_with_the_events_before_the_break_and_its_error(
     );
     assert!(second.alerts.is_empty());
 }
+
+#[test]
+fn alerts_kept_in_memory_show_what_alerts_in_a_store_show() {
+    // Without a store, a worker describes each alert window once in its life rather than
+    // once per batch (docs/WORKER_PROTOCOL.md, describe_once); with one event per batch every
+    // window spans many batches. The store path describes every batch's earliest match.
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/corpus-5k/AWSLogs");
+    let corpus = corpus.to_str().unwrap();
+    let one_by_one = ["--workers", "1", "--batch-size", "1"];
+    let in_memory = scan(&[&one_by_one[..], &[corpus]].concat(), None);
+    let store = dir.path().join("state.db");
+    let stored = scan(
+        &[
+            &one_by_one[..],
+            &["--state", store.to_str().unwrap(), corpus],
+        ]
+        .concat(),
+        None,
+    );
+    assert_eq!(in_memory.status, 0, "{}", in_memory.stderr);
+    assert_eq!(stored.status, 0, "{}", stored.stderr);
+    let fields = |alerts: &[Value]| -> Vec<Value> {
+        comparable_alerts(alerts)
+            .into_iter()
+            .map(|a| {
+                serde_json::json!([
+                    a["id"],
+                    a["event_count"],
+                    a["title"],
+                    a["severity"],
+                    a["alert_context"],
+                    a["event"]["eventID"]
+                ])
+            })
+            .collect()
+    };
+    let shown = fields(&in_memory.alerts);
+    assert!(shown.len() >= 20, "{}", in_memory.stderr);
+    assert_eq!(shown, fields(&stored.alerts));
+}

@@ -57,6 +57,10 @@ pub struct WorkerConfig {
     pub memory_limit_bytes: Option<u64>,
     /// Generated strings (titles, dedup keys) are cut to this many characters.
     pub max_string_length: usize,
+    /// Workers describe each alert window once in their life instead of once per batch
+    /// (`describe_once`, docs/WORKER_PROTOCOL.md): only for runs that keep every answer and
+    /// every window, which is a scan without a state store.
+    pub describe_once: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -283,6 +287,7 @@ impl Evaluator {
             state: "remote",
             paths: &self.rules.import_paths,
             max_string_length: self.config.max_string_length,
+            describe_once: self.config.describe_once,
             rules: self
                 .rules
                 .rules

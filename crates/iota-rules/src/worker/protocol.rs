@@ -173,6 +173,8 @@ pub(crate) struct InitMessage<'a> {
     pub state: &'static str,
     pub paths: &'a [std::path::PathBuf],
     pub max_string_length: usize,
+    /// Describe each alert window once per worker life, not once per batch.
+    pub describe_once: bool,
     pub rules: Vec<InitRule<'a>>,
     pub data_models: &'a [DataModel],
 }

@@ -59,6 +59,7 @@ pub fn run(args: RulesTestArgs) -> anyhow::Result<u8> {
             python: &args.selection.python.python,
             rule_timeout: Duration::from_secs(30),
             memory_bytes: 2 << 30,
+            describe_once: false,
         },
         Arc::new(MemoryRuleState::default()),
     )?;
