@@ -68,11 +68,24 @@ def _lower_map(data):
         return lower
 
 
+def _has_lower(data, wanted):
+    """Whether some key of `data` lower-cases to `wanted`. Nearly every case-insensitive
+    lookup misses (a rule asking for errorCode on a call that succeeded): the keys are
+    compared in C, without a Python loop. True when a key is not a string (parsed JSON has
+    none), leaving the answer to the full lookup."""
+    try:
+        return wanted in map(str.lower, data)
+    except TypeError:
+        return True
+
+
 def _scan(data, key):
     """Case-insensitive lookup in a raw dict that has no cached key map."""
     if not isinstance(key, str):
         return _MISSING
     wanted = key.lower()
+    if not _has_lower(data, wanted):
+        return _MISSING
     for k, v in data.items():
         if isinstance(k, str) and k.lower() == wanted:
             return v
@@ -106,11 +119,15 @@ class ImmutableCaseInsensitiveDict(Mapping):
         """The raw value for `key`, or _MISSING, once the exact-case lookup has missed."""
         if not isinstance(key, str):
             return _MISSING
+        wanted = key.lower()
         try:
             lower = self._lower
         except AttributeError:
+            # The key map is built only once a key differing in case is there to be found.
+            if not _has_lower(self._d, wanted):
+                return _MISSING
             lower = self._lower = _lower_map(self._d)
-        original = lower.get(key.lower())
+        original = lower.get(wanted)
         return _MISSING if original is None else self._d[original]
 
     def _lookup(self, key):
