@@ -186,20 +186,16 @@ pub(crate) fn native_spec(
     keys: NativeKeys<'_>,
 ) -> Result<NativeSpec, String> {
     check_condition(condition).map_err(|e| format!("Filter: {e}"))?;
-    let group_by = keys
-        .group_by
-        .unwrap_or_default()
-        .iter()
-        .map(|p| key_path(p))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("GroupBy: {e}"))?;
-    let unique = keys
-        .unique
-        .unwrap_or_default()
-        .iter()
-        .map(|p| key_path(p))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| format!("Unique: {e}"))?;
+    let key_paths = |name: &str, paths: Option<&[String]>| {
+        paths
+            .unwrap_or_default()
+            .iter()
+            .map(|p| key_path(p))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("{name}: {e}"))
+    };
+    let group_by = key_paths("GroupBy", keys.group_by)?;
+    let unique = key_paths("Unique", keys.unique)?;
     let title = match keys.alert_title {
         Some(text) => Template::parse(text).map_err(|e| format!("AlertTitle: {e}"))?,
         None => Template::literal(keys.default_title),

@@ -590,26 +590,13 @@ impl NativeRule {
         let unique = if self.unique_slots.is_empty() {
             None
         } else {
-            let values = self
-                .unique_slots
-                .iter()
-                .map(|&slot| render_captured(&fields[slot]))
-                .collect::<Option<Vec<String>>>()?;
-            Some(dedup_string(&values))
+            Some(joined_captures(&self.unique_slots, fields)?)
         };
         Some((self.dedup_from(fields)?, unique))
     }
 
     fn keys_from_tree(&self, event: &EventTree) -> (String, Option<String>) {
-        let unique = (!self.spec.unique.is_empty()).then(|| {
-            let values: Vec<String> = self
-                .spec
-                .unique
-                .iter()
-                .map(|path| EventTree::render(event.lookup(path)))
-                .collect();
-            dedup_string(&values)
-        });
+        let unique = (!self.spec.unique.is_empty()).then(|| joined_paths(&self.spec.unique, event));
         (self.dedup_from_tree(event), unique)
     }
 
@@ -620,26 +607,34 @@ impl NativeRule {
                 .title
                 .render(|i| render_captured(&fields[self.dedup_slots[i]]));
         }
-        let values = self
-            .dedup_slots
-            .iter()
-            .map(|&slot| render_captured(&fields[slot]))
-            .collect::<Option<Vec<String>>>()?;
-        Some(dedup_string(&values))
+        joined_captures(&self.dedup_slots, fields)
     }
 
     fn dedup_from_tree(&self, event: &EventTree) -> String {
         if self.spec.group_by.is_empty() {
             return render_title(&self.spec.title, event);
         }
-        let values: Vec<String> = self
-            .spec
-            .group_by
-            .iter()
-            .map(|path| EventTree::render(event.lookup(path)))
-            .collect();
-        dedup_string(&values)
+        joined_paths(&self.spec.group_by, event)
     }
+}
+
+/// The captured values of `slots` joined as GroupBy and Unique join them; `None` when one is
+/// not captured.
+fn joined_captures(slots: &[usize], fields: &[Captured<'_>]) -> Option<String> {
+    let values = slots
+        .iter()
+        .map(|&slot| render_captured(&fields[slot]))
+        .collect::<Option<Vec<String>>>()?;
+    Some(dedup_string(&values))
+}
+
+/// The values at `paths` in the whole event, joined as GroupBy and Unique join them.
+fn joined_paths(paths: &[Vec<String>], event: &EventTree) -> String {
+    let values: Vec<String> = paths
+        .iter()
+        .map(|path| EventTree::render(event.lookup(path)))
+        .collect();
+    dedup_string(&values)
 }
 
 fn render_title(title: &Template, event: &EventTree) -> String {

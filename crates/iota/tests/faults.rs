@@ -595,6 +595,23 @@ fn bad_objects(dir: &Path) -> Vec<BadObject> {
         .collect()
 }
 
+/// Uploads the bad objects to the bucket; returns the eventIDs they must alert on and each
+/// object's key.
+fn upload_bad_objects<'a>(
+    moto: &Moto,
+    bad: &'a [BadObject],
+) -> (Vec<String>, Vec<(String, &'a BadObject)>) {
+    let mut expected = Vec::new();
+    let mut keys = Vec::new();
+    for (i, object) in bad.iter().enumerate() {
+        let key = nth_key(i, "Bad");
+        moto.put(BUCKET, &key, object.bytes.clone());
+        expected.extend(object.alerts.iter().cloned());
+        keys.push((key, object));
+    }
+    (expected, keys)
+}
+
 /// Each bad object's record: partial (kept, not read again) with the reason.
 fn assert_bad_records(records: &BTreeMap<String, ObjectRecord>, bad: &[(String, &BadObject)]) {
     for (key, object) in bad {
@@ -623,14 +640,7 @@ fn s3_poll_records_bad_objects_with_their_reason_and_goes_on() {
     moto.create_bucket(BUCKET);
     let dir = tempfile::tempdir().unwrap();
     let bad = bad_objects(dir.path());
-    let mut expected: Vec<String> = Vec::new();
-    let mut keys = Vec::new();
-    for (i, object) in bad.iter().enumerate() {
-        let key = nth_key(i, "Bad");
-        moto.put(BUCKET, &key, object.bytes.clone());
-        expected.extend(object.alerts.iter().cloned());
-        keys.push((key, object));
-    }
+    let (mut expected, keys) = upload_bad_objects(&moto, &bad);
     // Listed, then gone before its download (the proxy answers as S3 does then).
     let gone = nth_key(10, "Gone");
     moto.put(BUCKET, &gone, stop_logging_object("never-read"));
@@ -719,14 +729,7 @@ fn sqs_records_bad_objects_with_their_reason_and_goes_on() {
     moto.notify_queue(BUCKET, &queue_arn);
     let dir = tempfile::tempdir().unwrap();
     let bad = bad_objects(dir.path());
-    let mut expected: Vec<String> = Vec::new();
-    let mut keys = Vec::new();
-    for (i, object) in bad.iter().enumerate() {
-        let key = nth_key(i, "Bad");
-        moto.put(BUCKET, &key, object.bytes.clone());
-        expected.extend(object.alerts.iter().cloned());
-        keys.push((key, object));
-    }
+    let (mut expected, keys) = upload_bad_objects(&moto, &bad);
     // Announced, then deleted before it is read.
     let gone = nth_key(10, "Gone");
     moto.put(BUCKET, &gone, stop_logging_object("never-read"));

@@ -401,9 +401,9 @@ fn hang(stream: &TcpStream, shared: &Shared) {
     }
 }
 
-/// One request: its head, then a `content-length` body (the clients under test send no
-/// chunked bodies).
-fn read_request(reader: &mut impl BufRead) -> Option<Request> {
+/// One complete request: its head, then a `content-length` body (the clients under test send
+/// no chunked bodies); `None` when the connection ended before.
+pub fn read_request(reader: &mut impl BufRead) -> Option<Request> {
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
     let mut parts = line.split_whitespace();

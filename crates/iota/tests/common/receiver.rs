@@ -1,13 +1,15 @@
 //! A webhook receiver on loopback standing in for a real alert destination.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
+
+use super::fault_proxy::read_request;
 
 /// Alerts (JSON bodies) a receiver accepted, in order.
 type Received = Arc<Mutex<Vec<Value>>>;
@@ -33,10 +35,10 @@ impl Receiver {
                 let mut reader = BufReader::new(stream.try_clone().unwrap());
                 // A sender killed mid-request leaves a request without its end: like any HTTP
                 // server, accept only complete ones.
-                let Some(body) = read_request(&mut reader) else {
+                let Some(request) = read_request(&mut reader) else {
                     continue;
                 };
-                let Ok(alert) = serde_json::from_slice::<Value>(&body) else {
+                let Ok(alert) = serde_json::from_slice::<Value>(&request.body) else {
                     continue;
                 };
                 std::thread::sleep(delay);
@@ -82,28 +84,4 @@ impl Receiver {
             "{repeated} repeated sends for {kills} kills: only a send in flight when its process was killed may repeat"
         );
     }
-}
-
-/// The body of one complete HTTP request (headers ended by a blank line, then
-/// `content-length` bytes); `None` when the connection ended before.
-fn read_request(reader: &mut impl BufRead) -> Option<Vec<u8>> {
-    let mut length = None;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).ok()? == 0 {
-            return None;
-        }
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((name, value)) = line.split_once(':') {
-            if name.eq_ignore_ascii_case("content-length") {
-                length = value.trim().parse().ok();
-            }
-        }
-    }
-    let mut body = vec![0; length?];
-    reader.read_exact(&mut body).ok()?;
-    Some(body)
 }
