@@ -34,6 +34,7 @@ they are exact.
 import ipaddress
 import json
 import re
+from bisect import bisect_right
 from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 from functools import lru_cache
@@ -92,8 +93,22 @@ def deep_walk(obj, *keys, default=None, return_val="all"):
 
 
 @lru_cache(maxsize=1024)
-def _networks(cidrs):
-    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
+def _ranges(cidrs):
+    """Per IP version, the networks as merged integer ranges: (sorted firsts, their lasts).
+    A lookup is then one bisection, however many networks a rule lists."""
+    merged = {4: [], 6: []}
+    networks = sorted(
+        (ipaddress.ip_network(cidr, strict=False) for cidr in cidrs),
+        key=lambda network: (network.version, int(network.network_address)),
+    )
+    for network in networks:
+        ranges = merged[network.version]
+        first, last = int(network.network_address), int(network.broadcast_address)
+        if ranges and first <= ranges[-1][1] + 1:
+            ranges[-1][1] = max(ranges[-1][1], last)
+        else:
+            ranges.append([first, last])
+    return {version: ([r[0] for r in ranges], [r[1] for r in ranges]) for version, ranges in merged.items()}
 
 
 def is_ip_in_network(ip, networks):
@@ -109,7 +124,10 @@ def is_ip_in_network(ip, networks):
         address = ipaddress.ip_address(ip)
     except ValueError:
         return False
-    return any(address in network for network in _networks(tuple(networks)))
+    firsts, lasts = _ranges(tuple(networks))[address.version]
+    number = int(address)
+    i = bisect_right(firsts, number) - 1
+    return i >= 0 and number <= lasts[i]
 
 
 _CONTEXT_KEYS = (

@@ -1,6 +1,8 @@
 """Tests of the rule-author helpers in iota_helpers."""
 
+import ipaddress
 import json
+import random
 import unittest
 from urllib.parse import quote
 
@@ -81,6 +83,23 @@ class Networks(unittest.TestCase):
         self.assertFalse(is_ip_in_network("11.1.2.3", ["10.0.0.0/8"]))
         self.assertTrue(is_ip_in_network("2001:db8::1", ["10.0.0.0/8", "2001:db8::/32"]))
         self.assertFalse(is_ip_in_network("2001:db8::1", ["0.0.0.0/0"]))
+
+    def test_agrees_with_network_membership_on_overlapping_and_adjacent_networks(self):
+        # Networks are merged into ranges for a bisection: nested, overlapping, adjacent and
+        # unsorted networks of both versions must give what `address in network` gives.
+        rng = random.Random(7)
+        networks = ["10.0.0.0/8", "10.1.0.0/16", "10.255.255.0/24", "11.0.0.0/8", "12.0.0.0/9",
+                    "12.128.0.0/9", "192.168.1.7/32", "3.0.0.0/8", "2001:db8::/32", "2001:db8:1::/48",
+                    "fc00::/7", "::/128"]
+        parsed = [ipaddress.ip_network(n) for n in networks]
+        addresses = ["0.0.0.0", "255.255.255.255", "9.255.255.255", "10.0.0.0", "13.0.0.0",
+                     "192.168.1.6", "192.168.1.7", "192.168.1.8", "::", "::1", "2001:db9::"]
+        addresses += [str(ipaddress.IPv4Address(rng.getrandbits(32))) for _ in range(2000)]
+        addresses += [str(ipaddress.IPv4Address(rng.randrange(9 << 24, 14 << 24))) for _ in range(2000)]
+        addresses += [str(ipaddress.IPv6Address((0x2001_0db8 << 96) + rng.getrandbits(98))) for _ in range(500)]
+        for address in addresses:
+            expected = any(ipaddress.ip_address(address) in n for n in parsed)
+            self.assertEqual(is_ip_in_network(address, networks), expected, address)
 
     def test_bad_input(self):
         self.assertFalse(is_ip_in_network("ec2.amazonaws.com", ["10.0.0.0/8"]))
