@@ -402,6 +402,24 @@ fn panther_rule(
                 );
                 return None;
             }
+            let mut dynamic_severities = Vec::new();
+            for (i, entry) in spec.dynamic_severities.iter().flatten().enumerate() {
+                let parsed = entry
+                    .change_to
+                    .parse::<Severity>()
+                    .map_err(|e| format!("ChangeTo: {e}"))
+                    .and_then(|severity| {
+                        let condition = filter::from_filter_key(&entry.filter)?;
+                        Ok((severity, condition))
+                    });
+                match parsed {
+                    Ok(entry) => dynamic_severities.push(entry),
+                    Err(message) => {
+                        fail(Some(id), format!("DynamicSeverities[{i}]: {message}"));
+                        return None;
+                    }
+                }
+            }
             let keys = NativeKeys {
                 group_by: spec.group_by.as_deref(),
                 unique: spec.unique.as_deref(),
@@ -409,6 +427,7 @@ fn panther_rule(
                 alert_context: spec.alert_context.as_ref(),
                 default_title: spec.display_name.as_deref().unwrap_or(&id),
                 severity,
+                dynamic_severities,
                 dedup_period_minutes,
             };
             match native_spec(condition, keys) {
@@ -425,6 +444,7 @@ fn panther_rule(
                 ("Unique", spec.unique.is_some()),
                 ("AlertTitle", spec.alert_title.is_some()),
                 ("AlertContext", spec.alert_context.is_some()),
+                ("DynamicSeverities", spec.dynamic_severities.is_some()),
             ] {
                 if present {
                     problems.push(LoadProblem {
@@ -645,6 +665,14 @@ mod tests {
             ),
             ("neither.yml", &format!("{HEAD}RuleID: N.Neither\n")),
             (
+                "severities.yml",
+                &format!("{HEAD}RuleID: N.Severities\nFilter: {{eventName: X}}\nDynamicSeverities:\n- ChangeTo: Critical\n  Filter: {{errorCode: AccessDenied}}\n"),
+            ),
+            (
+                "bad_severity.yml",
+                &format!("{HEAD}RuleID: N.BadSeverity\nFilter: {{eventName: X}}\nDynamicSeverities:\n- ChangeTo: Urgent\n  Filter: {{errorCode: AccessDenied}}\n"),
+            ),
+            (
                 "python.yml",
                 &format!("{HEAD}RuleID: P.GroupBy\nFilename: python.py\nGroupBy: [eventName]\n"),
             ),
@@ -672,6 +700,18 @@ mod tests {
             mocked.message
         );
         assert!(problem(&set, "N.Neither").message.contains("Filter"));
+        let severities = set.rules.iter().find(|r| r.id == "N.Severities").unwrap();
+        let severities = &severities.native.as_ref().unwrap().dynamic_severities;
+        assert_eq!(severities.len(), 1);
+        assert_eq!(severities[0].0, Severity::Critical);
+        assert_eq!(severities[0].1.to_string(), "errorCode=AccessDenied");
+        let bad = problem(&set, "N.BadSeverity");
+        assert_eq!(bad.level, ProblemLevel::Fatal);
+        assert!(
+            bad.message.starts_with("DynamicSeverities[0]: ChangeTo:"),
+            "{}",
+            bad.message
+        );
         let python = problem(&set, "P.GroupBy");
         assert_eq!(python.level, ProblemLevel::Warning);
         assert!(

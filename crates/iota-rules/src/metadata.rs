@@ -187,8 +187,18 @@ pub(crate) struct YamlSpec {
     pub unique: Option<Vec<String>>,
     pub alert_title: Option<String>,
     pub alert_context: Option<BTreeMap<String, String>>,
+    pub dynamic_severities: Option<Vec<YamlDynamicSeverity>>,
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_yaml::Value>,
+}
+
+/// One entry of a native rule's `DynamicSeverities:`: the severity an alert gets when its
+/// event satisfies the filter.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub(crate) struct YamlDynamicSeverity {
+    pub change_to: String,
+    pub filter: serde_yaml::Value,
 }
 
 #[derive(Debug, Deserialize)]

@@ -42,6 +42,9 @@ pub struct NativeSpec {
     /// `AlertContext:` name → the value at the path (JSON; `null` when missing).
     pub alert_context: Vec<(String, KeyPath)>,
     pub severity: Severity,
+    /// `DynamicSeverities:` the severity of the first entry whose condition the alert's event
+    /// satisfies replaces `severity`.
+    pub dynamic_severities: Vec<(Severity, Condition)>,
     pub dedup_period_minutes: u32,
 }
 
@@ -177,6 +180,7 @@ pub(crate) struct NativeKeys<'a> {
     /// The title when there is no `AlertTitle:`.
     pub default_title: &'a str,
     pub severity: Severity,
+    pub dynamic_severities: Vec<(Severity, Condition)>,
     pub dedup_period_minutes: u32,
 }
 
@@ -207,6 +211,9 @@ pub(crate) fn native_spec(
         .map(|(name, path)| Ok((name.clone(), key_path(path)?)))
         .collect::<Result<Vec<_>, String>>()
         .map_err(|e| format!("AlertContext: {e}"))?;
+    for (i, (_, condition)) in keys.dynamic_severities.iter().enumerate() {
+        check_condition(condition).map_err(|e| format!("DynamicSeverities[{i}]: Filter: {e}"))?;
+    }
     let mut read: Vec<&[String]> = condition.keys();
     read.extend(group_by.iter().map(Vec::as_slice));
     read.extend(unique.iter().map(Vec::as_slice));
@@ -233,6 +240,7 @@ pub(crate) fn native_spec(
         title,
         alert_context,
         severity: keys.severity,
+        dynamic_severities: keys.dynamic_severities,
         dedup_period_minutes: keys.dedup_period_minutes,
     })
 }
@@ -561,10 +569,24 @@ mod tests {
                 alert_context: context.as_ref(),
                 default_title: "Rule.Id",
                 severity: Severity::Low,
+                dynamic_severities: dynamic_severities(&value),
                 dedup_period_minutes: 60,
             },
         )?;
         Ok((condition, spec))
+    }
+
+    fn dynamic_severities(rule: &serde_yaml::Value) -> Vec<(Severity, Condition)> {
+        let entries = rule.get("DynamicSeverities").and_then(|v| v.as_sequence());
+        entries
+            .into_iter()
+            .flatten()
+            .map(|entry| {
+                let severity = entry["ChangeTo"].as_str().unwrap().parse().unwrap();
+                let condition = crate::filter::from_filter_key(&entry["Filter"]);
+                (severity, condition.unwrap())
+            })
+            .collect()
     }
 
     /// The dedup string from captured fields (`None`: undecided) and from the whole event.
@@ -767,6 +789,59 @@ AlertContext: {agent: userAgent, identity: userIdentity}
     }
 
     #[test]
+    fn the_first_dynamic_severity_whose_filter_holds_replaces_the_severity() {
+        let rule = native_rule(&format!(
+            "{STRATUS}DynamicSeverities:
+  - ChangeTo: Critical
+    Filter: {{requestParameters.force: [true, 'true']}}
+  - ChangeTo: High
+    Filter: {{requestParameters.force: {{exists: true}}}}
+  - ChangeTo: Medium
+    Filter: {{requestParameters.bucket: {{startswith: prod-}}}}
+"
+        ))
+        .unwrap();
+        let prefilter = Prefilter::build(
+            &[PrefilterRule {
+                index: 0,
+                log_types: &[],
+                condition: Some(&rule.0),
+                native: Some(&rule.1),
+            }],
+            1,
+            true,
+        );
+        let severity = |parameters: &str| {
+            let extra = format!(r#","requestParameters":{parameters}"#);
+            let tree = EventTree::parse(event(r#""stratus-red-team""#, &extra).as_bytes());
+            prefilter
+                .native_details(0, &tree.unwrap())
+                .unwrap()
+                .severity
+        };
+        assert_eq!(
+            severity(r#"{"force":true,"bucket":"prod-a"}"#),
+            Severity::Critical
+        );
+        assert_eq!(
+            severity(r#"{"Force":"true"}"#),
+            Severity::Critical,
+            "keys ignore case"
+        );
+        assert_eq!(
+            severity(r#"{"force":false,"bucket":"prod-a"}"#),
+            Severity::High
+        );
+        assert_eq!(severity(r#"{"bucket":"prod-a"}"#), Severity::Medium);
+        assert_eq!(
+            severity(r#"{"bucket":"dev-a"}"#),
+            Severity::Low,
+            "the rule's Severity"
+        );
+        assert_eq!(severity("null"), Severity::Low);
+    }
+
+    #[test]
     fn rules_that_could_not_be_evaluated_exactly_are_refused() {
         let error = |yaml: &str| native_rule(yaml).unwrap_err();
         assert!(error("Filter: {p_log_type: AWS.CloudTrail}").contains("p_ fields"));
@@ -775,6 +850,10 @@ AlertContext: {agent: userAgent, identity: userIdentity}
         assert!(error("Filter: {eventName: X}\nGroupBy: [EVENTNAME]").contains("spell it one way"));
         assert!(error("Filter: {eventName: X}\nAlertTitle: '{eventName'").contains("AlertTitle"));
         assert!(error("Filter: {eventName: X}\nAlertContext: {a: 'b[0]'}").contains("AlertContext"));
+        assert!(error(
+            "Filter: {eventName: X}\nDynamicSeverities: [{ChangeTo: High, Filter: {p_any_ip_addresses: {exists: true}}}]"
+        )
+        .contains("DynamicSeverities[0]: Filter"));
     }
 
     #[test]

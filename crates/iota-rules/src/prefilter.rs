@@ -16,6 +16,7 @@ use serde_json::Value;
 use wildmatch::WildMatch;
 
 use crate::filter::Condition;
+use crate::metadata::Severity;
 use crate::native::{dedup_string, render_captured, EventTree, NativeSpec, Template};
 use crate::worker::MatchDetails;
 
@@ -373,6 +374,9 @@ struct NativeRule {
     /// by paths equal ignoring case, but on an event with keys differing only in case, the
     /// spelling decides which one is read.
     own_paths: Vec<(usize, Vec<String>)>,
+    /// `DynamicSeverities:` each condition over slots of its own (`paths`), evaluated only on
+    /// the whole event of a match an alert shows.
+    severities: Vec<(Severity, Compiled, Vec<Vec<String>>)>,
     spec: NativeSpec,
 }
 
@@ -451,9 +455,22 @@ impl Prefilter {
                 } else {
                     spec.group_by.iter().collect()
                 };
+                let severities = spec
+                    .dynamic_severities
+                    .iter()
+                    .map(|(severity, condition)| {
+                        let mut paths: Vec<Vec<String>> = Vec::new();
+                        let compiled = compile(condition, &mut |key: &[String]| {
+                            paths.push(key.to_vec());
+                            paths.len() - 1
+                        });
+                        (*severity, compiled, paths)
+                    })
+                    .collect();
                 native[i] = Some(NativeRule {
                     condition: compiled,
                     own_paths,
+                    severities,
                     dedup_slots: dedup_paths.into_iter().map(|p| slot_of(p)).collect(),
                     unique_slots: spec.unique.iter().map(|p| slot_of(p)).collect(),
                     spec: spec.clone(),
@@ -558,7 +575,19 @@ impl Prefilter {
 
     /// The title, severity and alert context of a match of native `rule` on `event`.
     pub fn native_details(&self, rule: u32, event: &EventTree) -> Option<MatchDetails> {
-        let spec = &self.native[rule as usize].as_ref()?.spec;
+        let native = self.native[rule as usize].as_ref()?;
+        let spec = &native.spec;
+        let severity = native
+            .severities
+            .iter()
+            .find(|(_, condition, paths)| {
+                let fields: Vec<Captured<'_>> = paths
+                    .iter()
+                    .map(|path| EventTree::captured(event.lookup(path)))
+                    .collect();
+                condition.eval(&fields, true) == Truth::True
+            })
+            .map_or(spec.severity, |(severity, _, _)| *severity);
         let context: serde_json::Map<String, Value> = spec
             .alert_context
             .iter()
@@ -566,7 +595,7 @@ impl Prefilter {
             .collect();
         Some(MatchDetails {
             title: render_title(&spec.title, event),
-            severity: spec.severity,
+            severity,
             alert_context: (!spec.alert_context.is_empty()).then_some(Value::Object(context)),
             description: None,
             reference: None,
