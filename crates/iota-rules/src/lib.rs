@@ -22,5 +22,5 @@ pub use rule_state::{MemoryRuleState, RuleState, StateRequest, StateValue};
 pub use rule_tests::{Mock, RuleTest};
 pub use worker::{
     BatchEvent, BatchResults, CaseResult, DataModelError, EffectiveFilter, Evaluator, FilterOrigin,
-    ImportError, Match, MatchDetails, RuleFailure, Worker, WorkerConfig, WorkerError,
+    ImportError, Interpreter, Match, MatchDetails, RuleFailure, Worker, WorkerConfig, WorkerError,
 };

@@ -12,8 +12,8 @@ use iota_decode::DecodeOptions;
 use iota_normalize::DedupWindow;
 use iota_rules::runtime::{default_cache_root, unpack_bundled_rules, unpack_runtime};
 use iota_rules::{
-    discover, Evaluator, MemoryRuleState, ProblemLevel, RuleSet, RuleSources, RuleState, Worker,
-    WorkerConfig,
+    discover, Evaluator, Interpreter, MemoryRuleState, ProblemLevel, RuleSet, RuleSources,
+    RuleState, Worker, WorkerConfig,
 };
 use iota_state::{StateStore, StoreRuleState};
 
@@ -85,7 +85,14 @@ pub fn start_engine(
     store: Option<&Arc<dyn StateStore>>,
     errors: &ErrorReport,
 ) -> anyhow::Result<(Arc<Evaluator>, Vec<Worker>)> {
-    let rules = load_rules(&args.rules)?;
+    // Checking the interpreter starts Python once: it runs while the rules load.
+    let (rules, interpreter) = thread::scope(|scope| {
+        let check = scope.spawn(|| Interpreter::check(&args.workers.python.python));
+        let rules = load_rules(&args.rules);
+        (rules, check.join().expect("interpreter check thread"))
+    });
+    let rules = rules?;
+    let interpreter = interpreter.map_err(|e| UsageError(e.to_string()))?;
     report_load_problems(&rules, errors);
     if rules.enabled_count() == 0 {
         tracing::warn!("no enabled rules were found; events are decoded but not evaluated");
@@ -94,7 +101,8 @@ pub fn start_engine(
         Some(store) => Arc::new(StoreRuleState::new(Arc::clone(store))),
         None => Arc::new(MemoryRuleState::default()),
     };
-    let evaluator = evaluator(
+    let evaluator = evaluator_of(
+        interpreter,
         Arc::new(rules),
         &WorkerSettings {
             python: &args.workers.python.python,
@@ -156,6 +164,17 @@ pub fn evaluator(
     settings: &WorkerSettings<'_>,
     state: Arc<dyn RuleState>,
 ) -> anyhow::Result<Arc<Evaluator>> {
+    let interpreter = Interpreter::check(settings.python).map_err(|e| UsageError(e.to_string()))?;
+    evaluator_of(interpreter, rules, settings, state)
+}
+
+/// [`evaluator`] with an interpreter already checked.
+fn evaluator_of(
+    interpreter: Interpreter,
+    rules: Arc<RuleSet>,
+    settings: &WorkerSettings<'_>,
+    state: Arc<dyn RuleState>,
+) -> anyhow::Result<Arc<Evaluator>> {
     let cache_root = default_cache_root();
     let runtime_dir: PathBuf = unpack_runtime(&cache_root).with_context(|| {
         format!(
@@ -173,7 +192,7 @@ pub fn evaluator(
         max_string_length: 1000,
         describe_once: settings.describe_once,
     };
-    Evaluator::new(rules, config, state).map_err(|e| UsageError(e.to_string()).into())
+    Ok(Evaluator::new(rules, config, interpreter, state))
 }
 
 /// Starts `count` workers in parallel, then reports rules and data models that failed to

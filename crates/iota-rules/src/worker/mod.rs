@@ -22,6 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+pub use process::Interpreter;
 use process::{Process, Progress};
 pub use protocol::{CaseResult, DataModelError, ImportError, Match, MatchDetails, RuleFailure};
 use protocol::{
@@ -136,14 +137,15 @@ pub struct Evaluator {
 }
 
 impl Evaluator {
-    /// Checks the interpreter; no worker is started yet.
-    /// `state` answers the rules' caching helpers for every worker of the run.
+    /// Workers of `interpreter` (checked with [`Interpreter::check`]; it replaces
+    /// `config.python`); no worker is started yet. `state` answers the rules' caching
+    /// helpers for every worker of the run.
     pub fn new(
         rules: Arc<RuleSet>,
         config: WorkerConfig,
+        interpreter: Interpreter,
         state: Arc<dyn RuleState>,
-    ) -> Result<Arc<Self>, WorkerError> {
-        let interpreter = process::check_python(&config.python).map_err(WorkerError::Python)?;
+    ) -> Arc<Self> {
         let python_version = interpreter.version;
         let config = WorkerConfig {
             python: interpreter.executable,
@@ -151,7 +153,7 @@ impl Evaluator {
         };
         sandbox::hide_own_process();
         let n = rules.rules.len();
-        Ok(Arc::new(Evaluator {
+        Arc::new(Evaluator {
             config,
             state,
             python_version,
@@ -168,7 +170,7 @@ impl Evaluator {
             restarts: AtomicU64::new(0),
             // 0 marks "starting up" in the progress record.
             next_batch_id: AtomicU64::new(1),
-        }))
+        })
     }
 
     pub fn rules(&self) -> &RuleSet {

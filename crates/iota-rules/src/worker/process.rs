@@ -208,7 +208,7 @@ fn pycache_prefix(dir: &Path) -> std::ffi::OsString {
 }
 
 /// A Python 3 interpreter, as it describes itself.
-pub(crate) struct Interpreter {
+pub struct Interpreter {
     pub version: String,
     /// The interpreter binary itself (`sys.executable`): workers run it directly, since a
     /// launcher script in between (a pyenv shim, say) would need to start processes, which
@@ -217,7 +217,7 @@ pub(crate) struct Interpreter {
 }
 
 /// Checks that `python` exists and is Python 3, for a clear error before any worker starts.
-pub(crate) fn check_python(python: &Path) -> Result<Interpreter, String> {
+fn check_python(python: &Path) -> Result<Interpreter, String> {
     let output = Command::new(python)
         .arg("-I")
         .arg("-c")
@@ -243,4 +243,13 @@ pub(crate) fn check_python(python: &Path) -> Result<Interpreter, String> {
         version,
         executable,
     })
+}
+
+impl Interpreter {
+    /// Runs `python` once to check that it is a working Python 3 and to learn its version and
+    /// the binary behind it. Nothing else of a run needs it, so callers may do this while
+    /// they load the rules.
+    pub fn check(python: &Path) -> Result<Interpreter, super::WorkerError> {
+        check_python(python).map_err(super::WorkerError::Python)
+    }
 }
