@@ -9,9 +9,11 @@
 //! context and `event`) is the earliest matching event of the window (ties broken by the
 //! smallest eventID).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{Hash, Hasher};
 
 use chrono::{DateTime, Utc};
+use hashbrown::{Equivalent, HashMap};
 use serde_json::value::RawValue;
 use xxhash_rust::xxh3::xxh3_128;
 
@@ -30,7 +32,8 @@ pub struct RuleMatch<'a> {
     /// not depend on processing order.
     pub event_id: Option<&'a str>,
     pub log_type: &'a str,
-    pub source: &'a SourceRef,
+    /// Where the event was read; called only for the matches an alert or a record keeps.
+    pub source: &'a dyn Fn() -> SourceRef,
 }
 
 /// What recording a match did.
@@ -51,11 +54,51 @@ pub struct AlertEngine {
     windows: HashMap<WindowKey, Window>,
 }
 
-#[derive(Clone, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq)]
 struct WindowKey {
     rule_id: String,
     dedup: String,
     window_start: i64,
+}
+
+/// A [`WindowKey`] borrowed from a match: most matches fall into a window that exists, and
+/// looking it up must not copy the rule id and dedup string.
+struct WindowKeyRef<'a> {
+    rule_id: &'a str,
+    dedup: &'a str,
+    window_start: i64,
+}
+
+impl Hash for WindowKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_ref().hash(state);
+    }
+}
+
+impl WindowKey {
+    fn as_ref(&self) -> WindowKeyRef<'_> {
+        WindowKeyRef {
+            rule_id: &self.rule_id,
+            dedup: &self.dedup,
+            window_start: self.window_start,
+        }
+    }
+}
+
+impl Hash for WindowKeyRef<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.rule_id.hash(state);
+        self.dedup.hash(state);
+        self.window_start.hash(state);
+    }
+}
+
+impl Equivalent<WindowKey> for WindowKeyRef<'_> {
+    fn equivalent(&self, key: &WindowKey) -> bool {
+        self.window_start == key.window_start
+            && self.rule_id == key.rule_id
+            && self.dedup == key.dedup
+    }
 }
 
 struct Window {
@@ -65,15 +108,17 @@ struct Window {
     last_seen: DateTime<Utc>,
     created_at: Option<DateTime<Utc>>,
     signal: bool,
+    rule: RuleFacts,
     representative: Representative,
 }
 
-/// The parts of an alert taken from its earliest matching event.
+/// The parts of an alert taken from its earliest matching event (replaced whenever an
+/// earlier one arrives, so it copies only what differs between events).
 struct Representative {
     event_id: Option<String>,
     details: MatchDetails,
-    rule: RuleFacts,
-    event: Box<RawValue>,
+    /// The normalized event JSON, as the match gave it.
+    event: Vec<u8>,
     log_type: String,
     source: SourceRef,
 }
@@ -85,20 +130,31 @@ impl AlertEngine {
 
     pub fn record(&mut self, m: RuleMatch<'_>, now: DateTime<Utc>) -> Outcome {
         let period_secs = i64::from(m.rule.dedup_period_minutes.max(1)) * 60;
-        let key = WindowKey {
-            rule_id: m.rule.id.clone(),
-            dedup: m.result.dedup.clone(),
+        let key = WindowKeyRef {
+            rule_id: &m.rule.id,
+            dedup: &m.result.dedup,
             window_start: m.event_time.timestamp().div_euclid(period_secs) * period_secs,
         };
-        let window = self.windows.entry(key).or_insert_with(|| Window {
-            count: 0,
-            uniques: HashSet::new(),
-            first_seen: m.event_time,
-            last_seen: m.event_time,
-            created_at: None,
-            signal: !m.rule.create_alert,
-            representative: Representative::of(&m),
-        });
+        let window = match self.windows.get_mut(&key) {
+            Some(window) => window,
+            None => {
+                let key = WindowKey {
+                    rule_id: key.rule_id.to_owned(),
+                    dedup: key.dedup.to_owned(),
+                    window_start: key.window_start,
+                };
+                self.windows.entry(key).or_insert(Window {
+                    count: 0,
+                    uniques: HashSet::new(),
+                    first_seen: m.event_time,
+                    last_seen: m.event_time,
+                    created_at: None,
+                    signal: !m.rule.create_alert,
+                    rule: RuleFacts::of(m.rule),
+                    representative: Representative::of(&m),
+                })
+            }
+        };
         window.count += 1;
         if let Some(unique) = &m.result.unique {
             window.uniques.insert(unique.clone());
@@ -186,24 +242,26 @@ impl RuleFacts {
 
 impl Representative {
     fn of(m: &RuleMatch<'_>) -> Self {
-        let event = std::str::from_utf8(&one_line_json(m.event_json))
-            .ok()
-            .and_then(|s| RawValue::from_string(s.to_owned()).ok())
-            .unwrap_or_else(|| RawValue::from_string("null".into()).expect("valid JSON"));
         Representative {
             event_id: m.event_id.map(str::to_string),
             details: m.result.details_or_default(m.rule).into_owned(),
-            rule: RuleFacts::of(m.rule),
-            event,
+            event: m.event_json.to_vec(),
             log_type: m.log_type.to_owned(),
-            source: m.source.clone(),
+            source: (m.source)(),
         }
+    }
+
+    fn event(&self) -> Box<RawValue> {
+        std::str::from_utf8(&one_line_json(&self.event))
+            .ok()
+            .and_then(|s| RawValue::from_string(s.to_owned()).ok())
+            .unwrap_or_else(|| RawValue::from_string("null".into()).expect("valid JSON"))
     }
 }
 
 impl Window {
     fn to_alert(&self, key: &WindowKey, created_at: DateTime<Utc>) -> Alert {
-        let r = &self.representative;
+        let (r, rule) = (&self.representative, &self.rule);
         Alert {
             version: ALERT_SCHEMA_VERSION,
             id: alert_id(&key.rule_id, &key.dedup, key.window_start),
@@ -211,7 +269,7 @@ impl Window {
             title: r.details.title.clone(),
             severity: r.details.severity,
             dedup: key.dedup.clone(),
-            dedup_period_minutes: r.rule.dedup_period_minutes,
+            dedup_period_minutes: rule.dedup_period_minutes,
             event_count: self.count,
             first_seen: self.first_seen,
             last_seen: self.last_seen,
@@ -221,19 +279,19 @@ impl Window {
                 .details
                 .description
                 .clone()
-                .or_else(|| r.rule.description.clone()),
-            runbook: r.details.runbook.clone().or_else(|| r.rule.runbook.clone()),
+                .or_else(|| rule.description.clone()),
+            runbook: r.details.runbook.clone().or_else(|| rule.runbook.clone()),
             reference: r
                 .details
                 .reference
                 .clone()
-                .or_else(|| r.rule.reference.clone()),
-            tags: r.rule.tags.clone(),
-            reports: r.rule.reports.clone(),
+                .or_else(|| rule.reference.clone()),
+            tags: rule.tags.clone(),
+            reports: rule.reports.clone(),
             alert_context: r.details.alert_context.clone(),
             destinations: r.details.destinations.clone(),
             source: r.source.clone(),
-            event: r.event.clone(),
+            event: r.event(),
         }
     }
 }

@@ -61,7 +61,7 @@ fn record(
     at: DateTime<Utc>,
     n: usize,
 ) -> Outcome {
-    let source = SourceRef {
+    let source = || SourceRef {
         kind: "file",
         bucket: None,
         key: "x.json".into(),

@@ -71,7 +71,7 @@ impl MatchRecord {
             tags: rule.tags.clone(),
             reports: rule.reports.clone(),
             log_type: m.log_type.to_owned(),
-            source: m.source.clone(),
+            source: (m.source)(),
             outputs,
         }
     }

@@ -217,7 +217,7 @@ impl Collector for StoreCollector<'_> {
         for m in &results.matches {
             self.tally.matches += 1;
             let (meta, event) = (&batch.meta[m.event], &batch.events[m.event]);
-            let source = source_ref(meta, object);
+            let source = || source_ref(meta, object);
             let rule = &rules.rules[m.rule];
             let rule_match = RuleMatch {
                 rule,

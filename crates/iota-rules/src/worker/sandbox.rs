@@ -178,7 +178,7 @@ mod tests {
     #[test]
     fn a_filtered_process_can_start_threads_but_no_process() {
         use std::os::unix::process::CommandExt;
-        let python = crate::worker::process::check_python(std::path::Path::new("python3"))
+        let python = crate::worker::process::Interpreter::check(std::path::Path::new("python3"))
             .unwrap()
             .executable;
         let filters = Filters::build().unwrap();

@@ -186,7 +186,7 @@ impl Collector for MemoryCollector<'_> {
         for m in &results.matches {
             self.matches += 1;
             let (meta, event) = (&batch.meta[m.event], &batch.events[m.event]);
-            let source = source_ref(meta, None);
+            let source = || source_ref(meta, None);
             let rule_match = RuleMatch {
                 rule: &rules.rules[m.rule],
                 result: m,
