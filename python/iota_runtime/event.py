@@ -123,9 +123,15 @@ class ImmutableCaseInsensitiveDict(Mapping):
         try:
             lower = self._lower
         except AttributeError:
-            # The key map is built only once a key differing in case is there to be found.
+            # A first miss compares the keys in C and builds no map, unless a key differing
+            # in case is there to be found: most dicts never miss twice.
             if not _has_lower(self._d, wanted):
+                self._lower = None
                 return _MISSING
+            lower = self._lower = _lower_map(self._d)
+        if lower is None:
+            # A second miss (rules and alert_context() ask the event for many optional
+            # keys): from now on the map answers at once.
             lower = self._lower = _lower_map(self._d)
         original = lower.get(wanted)
         return _MISSING if original is None else self._d[original]

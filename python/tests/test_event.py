@@ -109,6 +109,20 @@ class MappingBehaviour(unittest.TestCase):
         self.event.get("EVENTNAME")
         self.assertEqual(self.event._lower["eventname"], "eventName")
 
+    def test_misses_build_the_key_map_on_the_second_and_lookups_stay_the_same(self):
+        event = PantherEvent({"Name": "upper", "name": "lower", "ErrorCode": "Denied"})
+        self.assertIsNone(event.get("missing"))
+        self.assertIsNone(event._lower, "one miss: keys compared, no map built")
+        self.assertIsNone(event.get("other"))
+        self.assertEqual(event._lower["errorcode"], "ErrorCode")
+        self.assertEqual(event.get("errorCode"), "Denied")
+        self.assertEqual(event["NAME"], "upper")
+        self.assertEqual(event["name"], "lower")
+        self.assertNotIn("missing", event)
+        fresh = PantherEvent({"ErrorCode": "Denied"})
+        self.assertIsNone(fresh.get("missing"))
+        self.assertEqual(fresh.get("errorcode"), "Denied", "found after a miss without a map")
+
     def test_equality(self):
         self.assertEqual(self.event, cloudtrail_event())
         self.assertEqual(cloudtrail_event(), self.event)
