@@ -20,7 +20,8 @@ pub struct CapturePlan {
 
 #[derive(Debug, Clone, Default)]
 struct PlanNode {
-    /// Children by lower-cased key.
+    /// Children by lower-cased key, sorted by key length: every key of every event is looked
+    /// up here, and only the children of its length can match it.
     children: Vec<(String, u32)>,
     /// The index of the path ending here.
     slot: Option<usize>,
@@ -56,6 +57,9 @@ impl CapturePlan {
             let slot = &mut plan.nodes[node as usize].slot;
             assert!(slot.is_none(), "capture paths are distinct");
             *slot = Some(i);
+        }
+        for node in &mut plan.nodes {
+            node.children.sort_by_key(|(key, _)| key.len());
         }
         plan
     }
@@ -172,7 +176,12 @@ impl<'de> Sink<'de> for Captures<'_, 'de> {
     fn child(&mut self, parent: Option<u32>, key: &str) -> Option<u32> {
         // The empty plan (`CapturePlan::default()`) has no nodes at all.
         let children = &self.plan.nodes.get(parent? as usize)?.children;
-        let node = match children.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+        let same_length = &children[children.partition_point(|(k, _)| k.len() < key.len())..];
+        let found = same_length
+            .iter()
+            .take_while(|(k, _)| k.len() == key.len())
+            .find(|(k, _)| k.eq_ignore_ascii_case(key));
+        let node = match found {
             Some(&(_, child)) => child,
             // Python's str.lower, which rules' key lookups use, maps a few non-ASCII letters
             // onto ASCII ones (the Kelvin sign onto k).
@@ -317,6 +326,39 @@ mod tests {
                 Captured::Ambiguous,
                 Captured::Ambiguous,
                 Captured::Str("b".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn keys_of_the_same_length_are_told_apart() {
+        let paths: &[&[&str]] = &[
+            &["eventName"],
+            &["eventTime"],
+            &["awsRegion"],
+            &["userAgent"],
+            &["errorCode"],
+            &["eventID"],
+            &["requestParameters", "name"],
+            &["requestParameters", "path"],
+        ];
+        let values = capture(
+            r#"{"eventTime":"t","AWSREGION":"r","eventName":"n","userAgent":"u","eventID":"i",
+                "requestParameters":{"PATH":"/p","Name":"x","type":"y"}}"#,
+            paths,
+        );
+        let s = |v: &'static str| Captured::Str(v.into());
+        assert_eq!(
+            values,
+            vec![
+                s("n"),
+                s("t"),
+                s("r"),
+                s("u"),
+                Captured::Missing,
+                s("i"),
+                s("x"),
+                s("/p")
             ]
         );
     }
